@@ -1,0 +1,54 @@
+using CaStorage.Core;
+
+namespace CaStorage.Vfs;
+
+/// <summary>
+/// The operation set of a VFS module (ARCHITECTURE §4, after Samba's vfs_fn_pointers).
+/// Every operation is async and cancellable; expected failures are returned as statuses.
+/// </summary>
+public interface IVfsOperations
+{
+    ValueTask<NtStatus> ConnectAsync(VfsTreeContext tree, CancellationToken ct);
+    ValueTask DisconnectAsync(VfsTreeContext tree);
+
+    ValueTask<VfsResult<VfsFsInfo>> GetFsInfoAsync(VfsTreeContext tree, CancellationToken ct);
+
+    /// <summary>Metadata by path (no handle); ObjectNameNotFound / ObjectPathNotFound when absent.</summary>
+    ValueTask<VfsResult<VfsFileInfo>> StatAsync(VfsTreeContext tree, string path, CancellationToken ct);
+
+    ValueTask<VfsResult<VfsOpenResult>> OpenAsync(VfsTreeContext tree, VfsOpenRequest request, CancellationToken ct);
+    ValueTask CloseAsync(VfsFile file);
+
+    ValueTask<VfsResult<int>> ReadAsync(VfsFile file, long offset, Memory<byte> buffer, CancellationToken ct);
+    ValueTask<VfsResult<int>> WriteAsync(VfsFile file, long offset, ReadOnlyMemory<byte> data, bool writeThrough, CancellationToken ct);
+    ValueTask<NtStatus> FlushAsync(VfsFile file, CancellationToken ct);
+
+    ValueTask<VfsResult<VfsFileInfo>> FstatAsync(VfsFile file, CancellationToken ct);
+    ValueTask<NtStatus> SetEndOfFileAsync(VfsFile file, long length, CancellationToken ct);
+    ValueTask<NtStatus> SetAllocationSizeAsync(VfsFile file, long size, CancellationToken ct);
+    ValueTask<NtStatus> SetBasicInfoAsync(VfsFile file, VfsBasicInfo info, CancellationToken ct);
+
+    /// <summary>All entries of an open directory except "." and "..", in a stable order.</summary>
+    ValueTask<VfsResult<IReadOnlyList<VfsDirEntry>>> EnumerateAsync(VfsFile directory, CancellationToken ct);
+
+    /// <summary>Renames an open file to a new share-relative path.</summary>
+    ValueTask<NtStatus> RenameAsync(VfsFile file, string newPath, bool replaceIfExists, CancellationToken ct);
+
+    /// <summary>Removes a file or empty directory by share-relative path (delete-on-close at last close).</summary>
+    ValueTask<NtStatus> UnlinkAsync(VfsTreeContext tree, string path, bool isDirectory, CancellationToken ct);
+
+    /// <summary>Self-relative security descriptor (MS-DTYP 2.4.6) for the requested SECURITY_INFORMATION bits.</summary>
+    ValueTask<VfsResult<byte[]>> GetSecurityAsync(VfsFile file, uint securityInformation, CancellationToken ct);
+    ValueTask<NtStatus> SetSecurityAsync(VfsFile file, uint securityInformation, ReadOnlyMemory<byte> descriptor, CancellationToken ct);
+
+    ValueTask<VfsResult<IReadOnlyList<VfsStreamInfo>>> ListStreamsAsync(VfsFile file, CancellationToken ct);
+
+    ValueTask<VfsResult<IReadOnlyList<VfsEa>>> GetEasAsync(VfsFile file, CancellationToken ct);
+    ValueTask<NtStatus> SetEasAsync(VfsFile file, IReadOnlyList<VfsEa> eas, CancellationToken ct);
+
+    /// <summary>Server-side copy of a range (FSCTL_SRV_COPYCHUNK); returns bytes copied.</summary>
+    ValueTask<VfsResult<long>> CopyRangeAsync(VfsFile source, long sourceOffset, VfsFile target, long targetOffset, long length, CancellationToken ct);
+
+    /// <summary>True when this module can reopen a file by its persistent identity on any node (CA shares).</summary>
+    bool SupportsDurableReopen { get; }
+}

@@ -1,0 +1,54 @@
+using CaStorage.Core;
+
+namespace CaStorage.Vfs;
+
+/// <summary>Metadata of a file or directory. Times are Windows FILETIME (100 ns since 1601, UTC).</summary>
+public sealed record VfsFileInfo
+{
+    public required long CreationTime { get; init; }
+    public required long LastAccessTime { get; init; }
+    public required long LastWriteTime { get; init; }
+    public required long ChangeTime { get; init; }
+    public required long EndOfFile { get; init; }
+    public required long AllocationSize { get; init; }
+    /// <summary>DOS attributes as persisted (extended attribute) or derived; Directory set for directories.</summary>
+    public required NtFileAttributes Attributes { get; init; }
+    /// <summary>Stable id within the share (inode number): the FileId half of a FileKey.</summary>
+    public required ulong FileId { get; init; }
+    public uint NumberOfLinks { get; init; } = 1;
+    public bool IsDirectory => (Attributes & NtFileAttributes.Directory) != 0;
+}
+
+/// <summary>One directory entry; the wire layer filters, orders and encodes.</summary>
+public sealed record VfsDirEntry(string Name, VfsFileInfo Info);
+
+public sealed record VfsFsInfo(long TotalBytes, long FreeBytes, long AvailableBytes, int BytesPerSector, int SectorsPerUnit,
+    string FileSystemName, uint VolumeSerial, string VolumeLabel, long VolumeCreationTime);
+
+/// <summary>
+/// Create/open request as the state tier decided it. Path is share-relative as the client sent it
+/// (backslashes, no leading separator; "" is the share root). Path safety is the opaque module's job.
+/// The VFS never truncates on Overwrite/Supersede: the caller does that after share-mode checks.
+/// </summary>
+public sealed record VfsOpenRequest
+{
+    public required string Path { get; init; }
+    public required CreateDisposition Disposition { get; init; }
+    public CreateOptions Options { get; init; }
+    public AccessMask Access { get; init; }
+    /// <summary>Attributes to set when the file is created.</summary>
+    public NtFileAttributes Attributes { get; init; }
+    public long AllocationSize { get; init; }
+}
+
+public sealed record VfsOpenResult(VfsFile File, CreateAction Action);
+
+/// <summary>Fields to change in SET_INFO FileBasicInformation; null leaves the field alone.</summary>
+public sealed record VfsBasicInfo(long? CreationTime, long? LastAccessTime, long? LastWriteTime, long? ChangeTime, NtFileAttributes? Attributes);
+
+public sealed record VfsStreamInfo(string Name, long Size, long AllocationSize);
+
+public sealed record VfsEa(string Name, byte[] Value, byte Flags = 0);
+
+/// <summary>The caller of a VFS operation, for audit and access decisions.</summary>
+public sealed record VfsUser(string Name, string Domain, bool IsGuest = false, bool IsAnonymous = false);
