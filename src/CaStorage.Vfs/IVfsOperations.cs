@@ -34,6 +34,13 @@ public interface IVfsOperations
     /// <summary>Renames an open file to a new share-relative path.</summary>
     ValueTask<NtStatus> RenameAsync(VfsFile file, string newPath, bool replaceIfExists, CancellationToken ct);
 
+    /// <summary>
+    /// Renames a file or directory by share-relative path, without an open handle (Samba's renameat by name).
+    /// Used by modules that move files themselves (recycle). ObjectNameCollision when the target exists and
+    /// replaceIfExists is false; a symlink is renamed as itself, never its target.
+    /// </summary>
+    ValueTask<NtStatus> RenamePathAsync(VfsTreeContext tree, string oldPath, string newPath, bool replaceIfExists, CancellationToken ct);
+
     /// <summary>Removes a file or empty directory by share-relative path (delete-on-close at last close).</summary>
     ValueTask<NtStatus> UnlinkAsync(VfsTreeContext tree, string path, bool isDirectory, CancellationToken ct);
 

@@ -1,0 +1,42 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace CaStorage.Vfs.Posix;
+
+/// <summary>The posix module's per-open state (Samba's fsp->fh): the fd and how it was opened.</summary>
+internal sealed class PosixOpenFile
+{
+    public PosixOpenFile(SafeFileHandle handle, bool isDirectory, bool isRoot, bool writable, bool writeThrough, string realPath)
+    {
+        Handle = handle;
+        IsDirectory = isDirectory;
+        IsRoot = isRoot;
+        Writable = writable;
+        WriteThrough = writeThrough;
+        RealPath = realPath;
+    }
+
+    public SafeFileHandle Handle { get; }
+    public bool IsDirectory { get; }
+    public bool IsRoot { get; }
+    /// <summary>Opened O_RDWR (files only).</summary>
+    public bool Writable { get; }
+    /// <summary>Opened with FILE_WRITE_THROUGH: every write is followed by fdatasync.</summary>
+    public bool WriteThrough { get; }
+    /// <summary>Real path when opened (diagnostics, and directory listing when /proc is unavailable).</summary>
+    public string RealPath { get; }
+
+    /// <summary>Runs <paramref name="action"/> with the raw fd, holding a reference so a concurrent close cannot reuse it.</summary>
+    public T WithFd<T>(Func<int, T> action)
+    {
+        var added = false;
+        Handle.DangerousAddRef(ref added);
+        try
+        {
+            return action((int)Handle.DangerousGetHandle());
+        }
+        finally
+        {
+            if (added) Handle.DangerousRelease();
+        }
+    }
+}
