@@ -76,19 +76,19 @@ def main() -> int:
         kind, why = results.get(name, ("no-result", "no result line (crash or timeout?)"))
         print(f"{kind} {name}" + (f": {why}" if why else ""))
         if kind != "success":
-            bad.append(f"{kind} {name}")
+            bad.append(f"{kind} {name}" + (f": {why[:200]}" if why else ""))
     for name, (kind, why) in results.items():
         if name not in started:
             print(f"{kind} {name}" + (f": {why}" if why else ""))
             if kind != "success":
-                bad.append(f"{kind} {name}")
+                bad.append(f"{kind} {name}" + (f": {why[:200]}" if why else ""))
 
     if unknown:
         print("VERDICT FAIL unknown test name (not in smbtorture --list)")
         return 1
     if rc != 0:
         reason = "timed out" if rc in (124, 137) else f"smbtorture exit status {rc}"
-        print(f"VERDICT FAIL {reason}" + (f" ({'; '.join(bad)})" if bad else ""))
+        print(f"VERDICT FAIL {'; '.join(bad) + ' / ' if bad else ''}{reason}")
         return 1
     if not started:
         print("VERDICT FAIL no test ran (unknown test name?)")
