@@ -106,7 +106,7 @@ start_castorage() {
         return 1
     fi
     need dotnet
-    mkdir -p "$data"
+    mkdir -p "$data/share"   # the default share lives in DATA/share
     dotnet "$CASTORAGE_DLL" --listen "$addr:$port" --data "$data" \
         --user "$TEST_USER1:$TEST_PASS1" --user "$TEST_USER2:$TEST_PASS2" "$@" \
         </dev/null >>"$logf" 2>&1 &
