@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# CaStorage vs Samba's smbd, side by side on loopback, same client for both.
+# Not a test: it prints figures and ratios (CaStorage / Samba).
+#
+#   bench/run.sh [--only PARTS] [--servers castorage,samba]
+#                [--size-mib 1024] [--files 2000] [--sessions 1000] [--repeat 3]
+#
+# PARTS (comma-separated, default all):
+#   throughput  (a) sequential write and read of one file (default 1 GiB):
+#               smbclient put/get from/to /dev/shm, timed; best of --repeat
+#   small       (b) create + write 4 KiB + close of --files files:
+#               one smbclient `mput` (prompt off); best of --repeat
+#   (c) peak server memory during throughput + small is always reported
+#       when either runs (CaStorage: its process; smbd: sum over its
+#       process group, which holds the per-connection children)
+#   sessions    (d) memory per idle authenticated SMB 3.0.2 session:
+#               bench/sessions.py opens --sessions connections+sessions at
+#               once (impacket), server memory before/after, divided
+#
+# Needs root (smbd), smbclient, smbd, python3-impacket, and for CaStorage
+# the Release build (dotnet build -c Release CaStorage.sln). A server that
+# cannot start is reported as "n/a" with the reason; the other still runs.
+# Every step has a time limit; every process started here is stopped.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../tests/lib/common.sh
+source "$HERE/../tests/lib/common.sh"
+
+parts="throughput,small,sessions"
+servers="castorage,samba"
+size_mib=1024
+nfiles=2000
+nsessions=1000
+repeat=3
+dialect=SMB3_11
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --only) parts="$2"; shift 2 ;;
+        --servers) servers="$2"; shift 2 ;;
+        --size-mib) size_mib="$2"; shift 2 ;;
+        --files) nfiles="$2"; shift 2 ;;
+        --sessions) nsessions="$2"; shift 2 ;;
+        --repeat) repeat="$2"; shift 2 ;;
+        --dialect) dialect="$2"; shift 2 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument $1" ;;
+    esac
+done
+has_part() { [[ ",$parts," == *",$1,"* ]]; }
+for p in ${parts//,/ }; do
+    case "$p" in throughput|small|sessions) ;; *) die "unknown part '$p'" ;; esac
+done
+for s in ${servers//,/ }; do
+    case "$s" in castorage|samba) ;; *) die "unknown server '$s'" ;; esac
+done
+
+need smbclient timeout sha256sum
+[[ -x "$SYS_PYTHON" ]] || die "missing $SYS_PYTHON"
+if has_part sessions; then
+    "$SYS_PYTHON" -c 'import impacket' 2>/dev/null || die "python3-impacket is not installed"
+fi
+# 1,000 sessions need more than 1,024 descriptors, in the client and in
+# CaStorage (which inherits this limit).
+ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+
+work="$(mktemp -d /tmp/castorage-bench.XXXXXX)"
+chmod 0755 "$work"
+shm="$(mktemp -d /dev/shm/castorage-bench.XXXXXX)"
+client_conf="$work/client/smb.conf"
+write_client_conf "$client_conf"
+logdir="$REPO_ROOT/artifacts/bench"
+mkdir -p "$logdir"
+
+watch_pid=""
+sessions_pid=""
+samba_dir="$work/samba"
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+    [[ -n "$sessions_pid" ]] && stop_pid "$sessions_pid" 5
+    [[ -n "$watch_pid" ]] && stop_pid "$watch_pid" 5
+    exec 7>&- 2>/dev/null || true
+    stop_castorage
+    if [[ -f "$samba_dir/smbd.pid" ]]; then
+        "$HERE/../tests/conformance/samba-peer.sh" stop --dir "$samba_dir" || true
+    fi
+    rm -rf "$work" "$shm"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+declare -A R   # R[server.metric] = value
+
+# ---- payloads ----
+big="$shm/big.bin"
+small_dir="$shm/small"
+if has_part throughput; then
+    log "preparing ${size_mib} MiB payload"
+    head -c "$((size_mib * 1024 * 1024))" /dev/urandom >"$big"
+    big_sum="$(sha256sum "$big" | cut -d' ' -f1)"
+fi
+if has_part small; then
+    mkdir -p "$small_dir"
+    head -c 4096 /dev/urandom >"$shm/4k"
+    for ((i = 0; i < nfiles; i++)); do cp "$shm/4k" "$small_dir/f$i.dat"; done
+fi
+
+now() { date +%s.%N; }
+smb() {  # smb HOST PORT COMMANDS -> output in $out; status in $smb_rc
+    smb_rc=0
+    out="$(timeout -k 5 600 smbclient -s "$client_conf" "//$1/share" -p "$2" \
+        -U "$TEST_USER1%$TEST_PASS1" -m "$dialect" -c "$3" 2>&1 </dev/null)" || smb_rc=$?
+}
+best() {  # best CURRENT NEW -> the larger
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b + 0 > a + 0) print b; else print a }'
+}
+
+# ---- per server ----
+srv_host="" srv_port="" mem_arg=()
+start_server() {
+    local s="$1"
+    case "$s" in
+        castorage)
+            srv_host=127.0.0.1
+            srv_port="$(free_port "$srv_host")"
+            if ! start_castorage "$srv_host" "$srv_port" "$work/castorage-data" "$logdir/castorage-server.log"; then
+                R[$s.error]="server did not start (is it built? log: $logdir/castorage-server.log)"
+                return 1
+            fi
+            mem_arg=(--pid "$CASTORAGE_PID")
+            ;;
+        samba)
+            local t
+            if ! t="$("$HERE/../tests/conformance/samba-peer.sh" start --dir "$samba_dir" 2>"$logdir/samba-start.log")"; then
+                R[$s.error]="smbd did not start (log: $logdir/samba-start.log)"
+                return 1
+            fi
+            srv_host="${t%:*}"
+            srv_port="${t##*:}"
+            mem_arg=(--pgid "$(cat "$samba_dir/smbd.pgid")")
+            ;;
+    esac
+}
+stop_server() {
+    case "$1" in
+        castorage) stop_castorage ;;
+        samba) "$HERE/../tests/conformance/samba-peer.sh" stop --dir "$samba_dir" || true ;;
+    esac
+}
+
+run_throughput() {
+    local s="$1" r t0 t1 w="" rd=""
+    for ((r = 1; r <= repeat; r++)); do
+        t0=$(now); smb "$srv_host" "$srv_port" "put $big big.bin"; t1=$(now)
+        if [[ $smb_rc -ne 0 ]] || grep -q NT_STATUS_ <<<"$out"; then
+            R[$s.write]="error"; log "$s put failed: $(grep -m1 NT_STATUS_ <<<"$out" || echo "exit $smb_rc")"; return
+        fi
+        w="$(best "$w" "$(awk -v m="$size_mib" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }')")"
+        rm -f "$shm/big.copy"
+        t0=$(now); smb "$srv_host" "$srv_port" "get big.bin $shm/big.copy"; t1=$(now)
+        if [[ $smb_rc -ne 0 ]] || grep -q NT_STATUS_ <<<"$out"; then
+            R[$s.read]="error"; log "$s get failed: $(grep -m1 NT_STATUS_ <<<"$out" || echo "exit $smb_rc")"; return
+        fi
+        rd="$(best "$rd" "$(awk -v m="$size_mib" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }')")"
+        log "  $s run $r: write $w, read $rd MiB/s (best so far)"
+    done
+    if [[ "$(sha256sum "$shm/big.copy" | cut -d' ' -f1)" != "$big_sum" ]]; then
+        R[$s.read]="corrupt"; log "$s: downloaded file differs from the upload"
+    else
+        R[$s.read]="$rd"
+    fi
+    R[$s.write]="$w"
+    rm -f "$shm/big.copy"
+    smb "$srv_host" "$srv_port" "rm big.bin"
+}
+
+run_small() {
+    local s="$1" r t0 t1 f="" n
+    for ((r = 1; r <= repeat; r++)); do
+        t0=$(now)
+        smb "$srv_host" "$srv_port" "prompt off; mkdir small$r; cd small$r; lcd $small_dir; mput *"
+        t1=$(now)
+        if [[ $smb_rc -ne 0 ]] || grep -q NT_STATUS_ <<<"$out"; then
+            R[$s.small]="error"; log "$s mput failed: $(grep -m1 NT_STATUS_ <<<"$out" || echo "exit $smb_rc")"; return
+        fi
+        smb "$srv_host" "$srv_port" "ls small$r\\*"
+        n="$(grep -cE '^  f[0-9]+\.dat +[A-Z]* +4096 ' <<<"$out" || true)"
+        if [[ "$n" != "$nfiles" ]]; then
+            R[$s.small]="error"; log "$s: $n of $nfiles files listed after mput"; return
+        fi
+        f="$(best "$f" "$(awk -v n="$nfiles" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')")"
+        log "  $s run $r: $f files/s (best so far)"
+    done
+    R[$s.small]="$f"
+}
+
+run_sessions() {
+    local s="$1" before after line="" i fifo="$work/sessions.fifo" outf="$work/sessions.out"
+    sleep 2
+    read -r -a before < <("$SYS_PYTHON" "$HERE/memsample.py" snapshot "${mem_arg[@]}")
+    rm -f "$fifo" "$outf"
+    mkfifo "$fifo"
+    "$SYS_PYTHON" "$HERE/sessions.py" "$srv_host" "$srv_port" "$TEST_USER1" "$TEST_PASS1" "$nsessions" \
+        --timeout 900 <"$fifo" >"$outf" 2>"$logdir/sessions-$s.log" &
+    sessions_pid=$!
+    exec 7>"$fifo"
+    for ((i = 0; i < 960 * 4; i++)); do
+        line="$(grep -m1 -E '^(READY|FAILED)' "$outf" 2>/dev/null || true)"
+        [[ -n "$line" ]] && break
+        kill -0 "$sessions_pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    if [[ "$line" != READY* ]]; then
+        R[$s.sess_rss]="error"; R[$s.sess_pss]="error"
+        log "$s: sessions did not open: ${line:-no answer} (log: $logdir/sessions-$s.log)"
+    else
+        log "  $s: $line"
+        sleep 3   # let the server settle
+        read -r -a after < <("$SYS_PYTHON" "$HERE/memsample.py" snapshot "${mem_arg[@]}")
+        R[$s.sess_rss]="$(awk -v a="${before[0]}" -v b="${after[0]}" -v n="$nsessions" 'BEGIN { printf "%.1f", (b - a) / n }')"
+        R[$s.sess_pss]="$(awk -v a="${before[1]}" -v b="${after[1]}" -v n="$nsessions" 'BEGIN { printf "%.1f", (b - a) / n }')"
+        R[$s.sess_detail]="RSS ${before[0]}->${after[0]} KiB, PSS ${before[1]}->${after[1]} KiB, processes ${before[2]}->${after[2]}"
+    fi
+    echo >&7 || true
+    exec 7>&-
+    stop_pid "$sessions_pid" 60
+    sessions_pid=""
+}
+
+for s in ${servers//,/ }; do
+    log "=== $s"
+    if ! start_server "$s"; then
+        log "$s: ${R[$s.error]}"
+        continue
+    fi
+    if has_part throughput || has_part small; then
+        "$SYS_PYTHON" "$HERE/memsample.py" watch "${mem_arg[@]}" --out "$work/peak-$s" &
+        watch_pid=$!
+        has_part throughput && run_throughput "$s"
+        has_part small && run_small "$s"
+        stop_pid "$watch_pid" 5
+        watch_pid=""
+        if [[ -f "$work/peak-$s" ]]; then
+            read -r prss ppss _ <"$work/peak-$s"
+            R[$s.peak_rss]="$(awk -v k="$prss" 'BEGIN { printf "%.1f", k / 1024 }')"
+            R[$s.peak_pss]="$(awk -v k="$ppss" 'BEGIN { printf "%.1f", k / 1024 }')"
+        fi
+        if [[ $s == castorage && -n "$CASTORAGE_PID" ]]; then
+            R[$s.hwm]="$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$CASTORAGE_PID/status" 2>/dev/null || true)"
+        fi
+    fi
+    has_part sessions && run_sessions "$s"
+    stop_server "$s"
+done
+
+# ---- report ----
+val() { local v="${R[$1]:-}"; if [[ -n "$v" ]]; then echo "$v"; elif [[ -n "${R[${1%%.*}.error]:-}" ]]; then echo "n/a"; else echo "-"; fi; }
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b + 0 != 0) printf "%.2f", a / b; else print "-" }'
+}
+row() {  # row LABEL METRIC
+    local c s
+    c="$(val "castorage.$2")"
+    s="$(val "samba.$2")"
+    printf '%-46s %12s %12s %8s\n' "$1" "$c" "$s" "$(ratio "$c" "$s")"
+}
+echo
+echo "bench: client smbclient $(smbclient --version | awk '{print $2}') -m $dialect; loopback; $(nproc) cores; $(date -u +%FT%TZ)"
+printf '%-46s %12s %12s %8s\n' "metric" "CaStorage" "Samba" "CaS/Samba"
+if has_part throughput; then
+    row "(a) sequential write ${size_mib} MiB, MiB/s (higher better)" write
+    row "(a) sequential read ${size_mib} MiB, MiB/s (higher better)" read
+fi
+if has_part small; then
+    row "(b) create+write 4 KiB+close, files/s (higher)" small
+fi
+if has_part throughput || has_part small; then
+    row "(c) peak RSS during (a)+(b), MiB (lower better)" peak_rss
+    row "(c) peak PSS during (a)+(b), MiB (lower better)" peak_pss
+fi
+if has_part sessions; then
+    row "(d) RSS per idle 3.0.2 session, KiB (lower)" sess_rss
+    row "(d) PSS per idle 3.0.2 session, KiB (lower)" sess_pss
+fi
+for s in castorage samba; do
+    [[ -n "${R[$s.error]:-}" ]] && echo "note: $s: ${R[$s.error]}"
+    [[ -n "${R[$s.sess_detail]:-}" ]] && echo "note: $s sessions ($nsessions): ${R[$s.sess_detail]}"
+    [[ -n "${R[$s.hwm]:-}" ]] && echo "note: $s VmHWM after (a)+(b): ${R[$s.hwm]} MiB"
+done
+echo "note: Samba memory is the sum over smbd's process group (one process per connection); PSS splits shared pages fairly."
+exit 0
