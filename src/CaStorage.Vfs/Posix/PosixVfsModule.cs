@@ -71,6 +71,9 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         var wantFile = (request.Options & CreateOptions.NonDirectoryFile) != 0;
         if (wantDir && wantFile) return NtStatus.InvalidParameter;
         if (request.Disposition > CreateDisposition.OverwriteIf) return NtStatus.InvalidParameter;
+        // MS-FSA 2.1.5.1: a directory can only be opened or created, never overwritten or superseded.
+        if (wantDir && request.Disposition is not (CreateDisposition.Open or CreateDisposition.Create or CreateDisposition.OpenIf))
+            return NtStatus.InvalidParameter;
 
         var status = TryGetRoot(out var root);
         if (status != NtStatus.Success) return status;
