@@ -37,6 +37,8 @@ public enum NtStatus : uint
     NonexistentEaEntry = 0xC0000051,
     NoEasOnFile = 0xC0000052,
     EaCorruptError = 0xC0000053,
+    InvalidViewSize = 0xC000001F,
+    InvalidEaName = 0x80000013,
     FileLockConflict = 0xC0000054,
     LockNotGranted = 0xC0000055,
     DeletePending = 0xC0000056,

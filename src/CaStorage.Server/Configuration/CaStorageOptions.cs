@@ -1,0 +1,59 @@
+namespace CaStorage.Server.Configuration;
+
+/// <summary>
+/// The one configuration model of a node (section "CaStorage" of the JSON config, overridable by environment variables
+/// in the usual .NET form, e.g. CaStorage__Signing__Required=true). Command-line flags fill the same model.
+/// </summary>
+public sealed class CaStorageOptions
+{
+    public const string Section = "CaStorage";
+
+    /// <summary>SMB listen addresses, "ADDR:PORT" (default 0.0.0.0:445).</summary>
+    public List<string> Listen { get; set; } = [];
+
+    /// <summary>State and the default share live here.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    public List<ShareOptions> Shares { get; set; } = [];
+
+    /// <summary>Users with their NT hashes (hex, 32 chars). Plaintext passwords are never stored.</summary>
+    public List<UserOptions> Users { get; set; } = [];
+
+    public SigningOptions Signing { get; set; } = new();
+
+    public bool AllowGuest { get; set; }
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>Fixed server GUID; when empty one is generated once and kept in the data directory.</summary>
+    public string? ServerGuid { get; set; }
+
+    public string NetBiosName { get; set; } = "CASTORAGE";
+    public string Workgroup { get; set; } = "WORKGROUP";
+
+    /// <summary>Lowest and highest dialect served ("2.0.2" … "3.1.1").</summary>
+    public string MinDialect { get; set; } = "2.0.2";
+    public string MaxDialect { get; set; } = "3.1.1";
+}
+
+public sealed class ShareOptions
+{
+    public string Name { get; set; } = "";
+    public string Path { get; set; } = "";
+    /// <summary>VFS modules, first called first; the last must be opaque (default ["posix"]).</summary>
+    public List<string> Vfs { get; set; } = [];
+    /// <summary>Module options in Samba form: "recycle:repository": ".trash".</summary>
+    public Dictionary<string, string> Options { get; set; } = new();
+    public bool ReadOnly { get; set; }
+    public bool ContinuouslyAvailable { get; set; }
+}
+
+public sealed class UserOptions
+{
+    public string Name { get; set; } = "";
+    public string NtHash { get; set; } = "";
+}
+
+public sealed class SigningOptions
+{
+    public bool Required { get; set; }
+}

@@ -1,0 +1,85 @@
+namespace CaStorage.Server.Configuration;
+
+/// <summary>The quick-start flags. They add to (and for --listen/--data replace) what the JSON config says.</summary>
+internal sealed class CommandLine
+{
+    public List<string> Listen { get; } = [];
+    public string? Data { get; private set; }
+    public List<(string Name, string Path, bool Ca)> Shares { get; } = [];
+    public List<(string Name, string Password)> Users { get; } = [];
+    public string? ConfigFile { get; private set; }
+    public bool? SigningRequired { get; private set; }
+    public bool Help { get; private set; }
+
+    public const string Usage = """
+        castorage: a clustered, continuously available SMB 2/3 file server
+
+        Usage: castorage [options]
+
+          --listen ADDR:PORT       SMB address to listen on (repeatable; default 0.0.0.0:445)
+          --data DIR               state directory and home of the default share (default ./data)
+          --share NAME=PATH[,ca]   serve PATH as share NAME (repeatable; ",ca" = continuously available)
+                                   without any --share or configured share: share "share" on DIR/share
+          --user NAME:PASSWORD     add a user (repeatable); only the NT hash is kept, in memory
+          --signing-required       require SMB signing on every session
+          --config FILE            JSON configuration file (section "CaStorage"); environment variables
+                                   override it in .NET form, e.g. CaStorage__Signing__Required=true
+          --help                   show this help
+
+        Example: castorage --listen 127.0.0.1:4450 --data /tmp/cas --user alice:secret
+        """;
+
+    public static CommandLine Parse(string[] args, out string? error)
+    {
+        var c = new CommandLine();
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            string Next()
+            {
+                if (i + 1 >= args.Length) throw new ArgumentException($"{a} needs a value");
+                return args[++i];
+            }
+            try
+            {
+                switch (a)
+                {
+                    case "--help" or "-h" or "-?": c.Help = true; break;
+                    case "--listen": c.Listen.Add(Next()); break;
+                    case "--data": c.Data = Next(); break;
+                    case "--config": c.ConfigFile = Next(); break;
+                    case "--signing-required": c.SigningRequired = true; break;
+                    case "--share":
+                        {
+                            var v = Next();
+                            var eq = v.IndexOf('=');
+                            if (eq <= 0) throw new ArgumentException($"--share expects NAME=PATH[,ca], got '{v}'");
+                            var name = v[..eq];
+                            var path = v[(eq + 1)..];
+                            var ca = false;
+                            if (path.EndsWith(",ca", StringComparison.OrdinalIgnoreCase)) { ca = true; path = path[..^3]; }
+                            if (path.Length == 0) throw new ArgumentException($"--share {name}: empty path");
+                            c.Shares.Add((name, path, ca));
+                            break;
+                        }
+                    case "--user":
+                        {
+                            var v = Next();
+                            var colon = v.IndexOf(':');
+                            if (colon <= 0) throw new ArgumentException("--user expects NAME:PASSWORD");
+                            c.Users.Add((v[..colon], v[(colon + 1)..]));
+                            break;
+                        }
+                    default: throw new ArgumentException($"unknown option '{a}' (see --help)");
+                }
+            }
+            catch (ArgumentException ex)
+            {
+                error = ex.Message;
+                return c;
+            }
+        }
+        return c;
+    }
+}

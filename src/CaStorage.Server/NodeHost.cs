@@ -1,0 +1,174 @@
+using System.Net;
+using System.Text;
+using CaStorage.Server.Configuration;
+using CaStorage.Smb.Security;
+using CaStorage.Smb.Server;
+using CaStorage.Smb.Transport;
+using CaStorage.State;
+using CaStorage.Vfs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CaStorage.Server;
+
+/// <summary>Composes one node: configuration, VFS stacks, state tier, and the Kestrel SMB endpoints.</summary>
+internal sealed class NodeHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private NodeHost(WebApplication app) => _app = app;
+
+    public static async Task<NodeHost> CreateAsync(CommandLine cli)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+        if (cli.ConfigFile is not null)
+        {
+            if (!File.Exists(cli.ConfigFile)) throw new ConfigurationException($"config file '{cli.ConfigFile}' not found");
+            builder.Configuration.AddJsonFile(Path.GetFullPath(cli.ConfigFile), optional: false);
+        }
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+
+        var options = new CaStorageOptions();
+        builder.Configuration.GetSection(CaStorageOptions.Section).Bind(options);
+        ApplyCommandLine(options, cli);
+
+        var dataDir = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(dataDir);
+        if (options.Shares.Count == 0)
+            options.Shares.Add(new ShareOptions { Name = "share", Path = Path.Combine(dataDir, "share") });
+
+        var time = TimeProvider.System;
+        using var bootLoggers = LoggerFactory.Create(b => b.AddSimpleConsole());
+        var endpoints = options.Listen.Count == 0 ? ["0.0.0.0:445"] : options.Listen;
+        var listen = endpoints.Select(ParseEndpoint).ToList();
+
+        builder.Services.AddSingleton(sp =>
+        {
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            var registry = VfsModuleRegistry.CreateDefault(loggers, time);
+            var shares = options.Shares.Select(s => BuildShare(s, registry)).ToList();
+            var settings = new SmbServerSettings
+            {
+                ServerGuid = LoadServerGuid(options, dataDir),
+                NetBiosName = options.NetBiosName,
+                DomainName = options.Workgroup,
+                SigningRequired = options.Signing.Required,
+                AllowGuest = options.AllowGuest,
+                AllowAnonymous = options.AllowAnonymous,
+                MinDialect = ParseDialect(options.MinDialect),
+                MaxDialect = ParseDialect(options.MaxDialect),
+            };
+            var hashes = options.Users.ToDictionary(u => u.Name, u => ParseHash(u), StringComparer.OrdinalIgnoreCase);
+            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(), loggers, time);
+        });
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            foreach (var ep in listen) k.Listen(ep, l => l.UseConnectionHandler<SmbConnectionHandler>());
+        });
+
+        var app = builder.Build();
+        // Build the server context now so configuration errors surface before listening.
+        var ctx = app.Services.GetRequiredService<SmbServerContext>();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
+        await app.StartAsync().ConfigureAwait(false);
+        foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
+        foreach (var s in ctx.Shares) log.LogInformation("share {Share} -> {Path} [{Vfs}]", s.Name, s.Stack.RootPath, string.Join(",", options.Shares.First(x => x.Name == s.Name).Vfs));
+        return new NodeHost(app);
+    }
+
+    public Task RunAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void ApplyCommandLine(CaStorageOptions o, CommandLine cli)
+    {
+        if (cli.Listen.Count > 0) o.Listen = [.. cli.Listen];
+        if (cli.Data is not null) o.DataDirectory = cli.Data;
+        if (cli.SigningRequired is true) o.Signing.Required = true;
+        foreach (var (name, path, ca) in cli.Shares)
+        {
+            o.Shares.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+            o.Shares.Add(new ShareOptions { Name = name, Path = path, ContinuouslyAvailable = ca });
+        }
+        foreach (var (name, password) in cli.Users)
+        {
+            o.Users.RemoveAll(u => string.Equals(u.Name, name, StringComparison.OrdinalIgnoreCase));
+            o.Users.Add(new UserOptions { Name = name, NtHash = Convert.ToHexString(SmbCredentials.NtHashOf(password)) });
+        }
+    }
+
+    private static SmbShare BuildShare(ShareOptions s, VfsModuleRegistry registry)
+    {
+        if (string.IsNullOrWhiteSpace(s.Name) || s.Name.AsSpan().IndexOfAny("\\/:*?\"<>|") >= 0 || s.Name.Equals("IPC$", StringComparison.OrdinalIgnoreCase))
+            throw new ConfigurationException($"invalid share name '{s.Name}'");
+        if (string.IsNullOrWhiteSpace(s.Path)) throw new ConfigurationException($"share {s.Name}: no path");
+        var root = Path.GetFullPath(s.Path);
+        Directory.CreateDirectory(root);
+        if (s.Vfs.Count == 0) s.Vfs = ["posix"];
+        VfsStack stack;
+        try
+        {
+            stack = new VfsStackBuilder(registry).Build(s.Name, root, s.Vfs, s.Options);
+        }
+        catch (VfsConfigurationException ex)
+        {
+            throw new ConfigurationException($"share {s.Name}: {ex.Message}");
+        }
+        return new SmbShare(s.Name, stack, s.ReadOnly, s.ContinuouslyAvailable && stack.SupportsDurableReopen);
+    }
+
+    private static Guid LoadServerGuid(CaStorageOptions o, string dataDir)
+    {
+        if (!string.IsNullOrEmpty(o.ServerGuid))
+            return Guid.TryParse(o.ServerGuid, out var g) ? g : throw new ConfigurationException($"ServerGuid '{o.ServerGuid}' is not a GUID");
+        var file = Path.Combine(dataDir, "server-guid");
+        if (File.Exists(file) && Guid.TryParse(File.ReadAllText(file).Trim(), out var existing)) return existing;
+        var guid = Guid.NewGuid();
+        File.WriteAllText(file, guid.ToString(), Encoding.ASCII);
+        return guid;
+    }
+
+    private static byte[] ParseHash(UserOptions u)
+    {
+        if (string.IsNullOrEmpty(u.Name)) throw new ConfigurationException("a user without a name");
+        try
+        {
+            var h = Convert.FromHexString(u.NtHash);
+            if (h.Length != 16) throw new FormatException();
+            return h;
+        }
+        catch (FormatException)
+        {
+            throw new ConfigurationException($"user {u.Name}: NtHash must be 32 hex digits");
+        }
+    }
+
+    private static ushort ParseDialect(string d) => d switch
+    {
+        "2.0.2" or "2.02" => 0x0202,
+        "2.1" or "2.10" => 0x0210,
+        "3.0" or "3.00" => 0x0300,
+        "3.0.2" or "3.02" => 0x0302,
+        "3.1.1" or "3.11" => 0x0311,
+        _ => throw new ConfigurationException($"unknown dialect '{d}'"),
+    };
+
+    private static IPEndPoint ParseEndpoint(string s)
+    {
+        if (IPEndPoint.TryParse(s, out var ep) && ep.Port != 0) return ep;
+        if (IPAddress.TryParse(s, out var addr)) return new IPEndPoint(addr, 445);
+        throw new ConfigurationException($"listen address '{s}' is not ADDR:PORT");
+    }
+}

@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using CaStorage.Core;
+using CaStorage.Smb.Protocol;
+using CaStorage.Smb.Security;
+using CaStorage.Vfs;
+
+namespace CaStorage.Smb.Server.Handlers;
+
+/// <summary>MS-SMB2 2.2.5/2.2.6 SESSION_SETUP (3.3.5.5) and 2.2.7 LOGOFF (3.3.5.6).</summary>
+internal static class SessionSetupHandler
+{
+    private const byte FlagBinding = 0x01;
+    private const ushort SessionFlagIsGuest = 0x1, SessionFlagIsNull = 0x2;
+
+    /// <summary>
+    /// Request: StructureSize(25) Flags SecurityMode Capabilities Channel SecurityBufferOffset SecurityBufferLength
+    /// PreviousSessionId Buffer.
+    /// </summary>
+    public static ValueTask<NtStatus> HandleAsync(SmbConnection c, SmbRequest r)
+    {
+        var m = r.Span;
+        const int b = SmbHeader.Size;
+        SmbReader.TryU8(m, b + 2, out var flags);
+        SmbReader.TryU8(m, b + 3, out var securityMode);
+        SmbReader.TryU16(m, b + 12, out var secOff);
+        SmbReader.TryU16(m, b + 14, out var secLen);
+        if (!SmbReader.TrySlice(m, secOff, secLen, out var secStart)) return ValueTask.FromResult(NtStatus.InvalidParameter);
+        // Multichannel binding is not offered (no SMB2_GLOBAL_CAP_MULTI_CHANNEL).
+        if ((flags & FlagBinding) != 0 && c.Dialect >= SmbDialect.Smb300) return ValueTask.FromResult(NtStatus.RequestNotAccepted);
+
+        var session = r.Session;
+        var isNew = false;
+        var reauth = false;
+        if (session is null)
+        {
+            session = NewSession(c);
+            r.Session = session;
+            isNew = true;
+        }
+        else if (session.State == SessionState.Valid)
+        {
+            reauth = true;
+        }
+        if (session.Auth is null)
+        {
+            var opts = new NtlmServerOptions
+            {
+                NetBiosComputerName = c.Server.Settings.NetBiosName,
+                NetBiosDomainName = c.Server.Settings.DomainName,
+                DnsComputerName = c.Server.Settings.NetBiosName.ToLowerInvariant(),
+                DnsDomainName = "",
+                AllowGuest = c.Server.Settings.AllowGuest,
+                AllowAnonymous = c.Server.Settings.AllowAnonymous,
+                TimeProvider = c.Server.Time,
+            };
+            session.Auth = new SpnegoServerContext(() => new NtlmServerContext(c.Server.Users, opts));
+        }
+
+        var hashing = c.Dialect == SmbDialect.Smb311 && !reauth;
+        if (hashing) session.PreauthHash = NegotiateHandler.Chain(session.PreauthHash ?? c.PreauthHash!, m);
+
+        var status = session.Auth.Step(m.Slice(secStart, secLen), out var token);
+        if (status == NtStatus.MoreProcessingRequired)
+        {
+            if (hashing) r.AfterResponse = resp => session.PreauthHash = NegotiateHandler.Chain(session.PreauthHash!, resp);
+            WriteResponse(r, 0, token);
+            r.ResponseSessionId = session.Id;
+            return ValueTask.FromResult(status);
+        }
+
+        var result = session.Auth.Result;
+        session.Auth = null;
+        if (status != NtStatus.Success || result is null || result.Status != NtStatus.Success)
+        {
+            var failed = status == NtStatus.Success ? (result?.Status ?? NtStatus.LogonFailure) : status;
+            SmbLog.SessionAuthFailed(c.Log, c.Id, session.Id, failed.ToWireName());
+            if (isNew || session.State == SessionState.InProgress)
+            {
+                c.RemoveSession(session.Id, out _);
+                c.Server.UnregisterSession(session);
+            }
+            r.Session = null;
+            r.ResponseSessionId = session.Id;
+            return ValueTask.FromResult(failed);
+        }
+
+        session.User = new VfsUser(result.UserName, result.DomainName, result.IsGuest, result.IsAnonymous);
+        session.IsGuest = result.IsGuest;
+        session.IsAnonymous = result.IsAnonymous;
+        if (!reauth)
+        {
+            if (!result.IsGuest && !result.IsAnonymous && result.SessionKey is { Length: > 0 } key)
+            {
+                var sessionKey = new byte[16];
+                key.AsSpan(0, Math.Min(16, key.Length)).CopyTo(sessionKey);
+                session.SessionKey = sessionKey;
+                session.SigningKey = SmbSessionKeys.Derive(c.Dialect, sessionKey, hashing ? session.PreauthHash : null).Signing;
+                // MS-SMB2 3.3.5.5.3: signing is required when the server or the client requires it.
+                session.SigningRequired = c.Server.Settings.SigningRequired || (securityMode & 0x2) != 0;
+                // 3.1.1: the final SESSION_SETUP response is always signed.
+                if (c.Dialect == SmbDialect.Smb311) r.ForceSign = true;
+            }
+            session.State = SessionState.Valid;
+        }
+        SmbLog.SessionAuthenticated(c.Log, c.Id, session.Id, result.DomainName, result.UserName, result.IsGuest, result.IsAnonymous);
+        ushort sessionFlags = result.IsAnonymous ? SessionFlagIsNull : result.IsGuest ? SessionFlagIsGuest : (ushort)0;
+        WriteResponse(r, sessionFlags, token);
+        r.ResponseSessionId = session.Id;
+        return ValueTask.FromResult(NtStatus.Success);
+    }
+
+    private static SmbSession NewSession(SmbConnection c)
+    {
+        // Random 64-bit ids, unique on this server (and, with the cluster, across nodes).
+        while (true)
+        {
+            var id = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+            if (id == 0 || id == ulong.MaxValue) continue;
+            var s = new SmbSession(id, c);
+            if (!c.Server.TryRegisterSession(s)) continue;
+            c.AddSession(s);
+            return s;
+        }
+    }
+
+    /// <summary>Response: StructureSize(9) SessionFlags SecurityBufferOffset SecurityBufferLength Buffer.</summary>
+    private static void WriteResponse(SmbRequest r, ushort sessionFlags, byte[] token)
+    {
+        var o = r.Out;
+        o.U16(9);
+        o.U16(sessionFlags);
+        o.U16((ushort)(token.Length == 0 ? 0 : SmbHeader.Size + 8));
+        o.U16((ushort)token.Length);
+        if (token.Length > 0) o.Bytes(token);
+        else o.U8(0);
+    }
+
+    public static async ValueTask<NtStatus> LogoffAsync(SmbConnection c, SmbRequest r)
+    {
+        await c.LogoffSessionAsync(r.Session!).ConfigureAwait(false);
+        r.Out.U16(4);
+        r.Out.U16(0);
+        return NtStatus.Success;
+    }
+}

@@ -1,0 +1,267 @@
+using System.Buffers.Binary;
+using CaStorage.Core;
+using CaStorage.Smb.Protocol;
+using CaStorage.Smb.Security;
+using CaStorage.Smb.Server.Handlers;
+
+namespace CaStorage.Smb.Server;
+
+/// <summary>Frame processing: SMB1 negotiate upgrade, compound chains, preconditions, signing, credits.</summary>
+internal sealed partial class SmbConnection
+{
+    private async Task ProcessFrameAsync(byte[] frame, int len)
+    {
+        ReadOnlySpan<byte> span = frame.AsSpan(0, len);
+        if (len >= 4 && span[0] == 0xFF && span[1] == (byte)'S' && span[2] == (byte)'M' && span[3] == (byte)'B')
+        {
+            HandleSmb1Negotiate(frame, len);
+            return;
+        }
+        if (len >= 4 && span[0] == 0xFD) throw new SmbConnectionErrorException("transform header received but encryption is not supported");
+        if (len >= 4 && span[0] == 0xFC) throw new SmbConnectionErrorException("compression transform received but compression was not negotiated");
+        await ProcessSmb2FrameAsync(frame, len).ConfigureAwait(false);
+    }
+
+    private async Task ProcessSmb2FrameAsync(byte[] frame, int len)
+    {
+
+        var output = new ResponseBuffer(4096);
+        output.Reserve(4); // Direct TCP header
+        var compound = new CompoundState();
+        var toSign = new List<(int Start, SmbSession Session)>(1);
+        var responses = new List<int>(1);
+        try
+        {
+            var off = 0;
+            var prevStart = -1;
+            while (true)
+            {
+                if (!SmbHeader.TryRead(frame.AsSpan(off, len - off), out var h))
+                    throw new SmbConnectionErrorException("malformed SMB2 header");
+                if (off == 0 && h.IsRelated) h.Flags &= ~SmbFlags.RelatedOperations; // the first request of a chain is never related
+                int msgLen;
+                if (h.NextCommand == 0) msgLen = len - off;
+                else if (h.NextCommand < SmbHeader.Size || h.NextCommand % 8 != 0 || off + (long)h.NextCommand > len)
+                    throw new SmbConnectionErrorException("bad NextCommand in compound");
+                else msgLen = (int)h.NextCommand;
+
+                if (prevStart >= 0)
+                {
+                    output.Align(8);
+                    output.PutU32(prevStart + 20, (uint)(output.Length - prevStart));
+                }
+                var start = output.Length;
+                output.Reserve(SmbHeader.Size);
+                var req = new SmbRequest { Header = h, Message = frame.AsMemory(off, msgLen), Out = output, ResponseStart = start, Compound = compound };
+                var (respond, signWith) = await DispatchAsync(req).ConfigureAwait(false);
+                if (!respond)
+                {
+                    output.SetLength(start);
+                    if (prevStart >= 0 && output.Length == start) output.PutU32(prevStart + 20, 0);
+                }
+                else
+                {
+                    prevStart = start;
+                    responses.Add(start);
+                    if (signWith is not null) toSign.Add((start, signWith));
+                }
+                if (h.NextCommand == 0) break;
+                off += msgLen;
+            }
+            if (prevStart >= 0) output.PutU32(prevStart + 20, 0);
+
+            foreach (var (start, session) in toSign)
+            {
+                var idx = responses.IndexOf(start);
+                var end = idx + 1 < responses.Count ? responses[idx + 1] : output.Length;
+                SmbSigning.Sign(session.Connection.SigningAlgorithm, session.SigningKey!, output.Array.AsSpan(start, end - start));
+            }
+            if (output.Length > 4) Send(output);
+        }
+        finally
+        {
+            output.Dispose();
+        }
+    }
+
+    /// <summary>Runs one command: preconditions, handler, response header. Returns whether to respond and the session to sign with.</summary>
+    private async ValueTask<(bool Respond, SmbSession? SignWith)> DispatchAsync(SmbRequest req)
+    {
+        var h = req.Header;
+        if (h.Command == SmbCommand.Cancel)
+        {
+            // MS-SMB2 3.3.5.16: CANCEL consumes no credit and gets no response.
+            HandleCancel(req);
+            return (false, null);
+        }
+        // MS-SMB2 3.3.5.2: before NEGOTIATE completes, anything else ends the connection.
+        if (!Negotiated && h.Command != SmbCommand.Negotiate)
+            throw new SmbConnectionErrorException($"{h.Command} before NEGOTIATE");
+        if (Negotiated && h.Command == SmbCommand.Negotiate)
+            throw new SmbConnectionErrorException("second NEGOTIATE on a connection");
+
+        var charge = SupportsMultiCredit ? Math.Max(h.CreditCharge, (ushort)1) : (ushort)1;
+        if (!TryConsumeCredits(h.MessageId, charge))
+            throw new SmbConnectionErrorException($"message id {h.MessageId} (charge {charge}) outside the credit window");
+
+        var status = await RunHandlerAsync(req, charge).ConfigureAwait(false);
+        h = req.Header;
+
+        if (Log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            SmbLog.RequestCompleted(Log, Id, h.SessionId, h.TreeId, h.MessageId, h.Command.ToString(), status.ToWireName());
+        var respBody = req.Out.Length - req.BodyStart;
+        if (status != NtStatus.Success && respBody == 0) WriteErrorBody(req);
+
+        var session = req.Session;
+        var sign = session is not null && session.CanSign
+            && (h.IsSigned || session.SigningRequired || req.ForceSign) && !req.NoSign;
+        var rh = h;
+        rh.Flags = SmbFlags.ServerToRedir | (h.Flags & (SmbFlags.RelatedOperations | SmbFlags.PriorityMask)) | (sign ? SmbFlags.Signed : 0);
+        rh.NextCommand = 0;
+        rh.Credits = GrantCredits(h.Credits, charge);
+        rh.SessionId = req.ResponseSessionId != 0 ? req.ResponseSessionId : (session?.Id ?? h.SessionId);
+        rh.TreeId = req.ResponseTreeId != 0 ? req.ResponseTreeId : (req.Tree?.Id ?? h.TreeId);
+        rh.Status = 0;
+        rh.Write(req.Out.Array.AsSpan(req.ResponseStart, SmbHeader.Size), status);
+
+        req.Compound.LastStatus = status;
+        req.Compound.SessionId = rh.SessionId;
+        req.Compound.TreeId = rh.TreeId;
+        req.AfterResponse?.Invoke(req.Out.Array.AsSpan(req.ResponseStart, req.Out.Length - req.ResponseStart));
+        return (true, sign ? session : null);
+    }
+
+    private async ValueTask<NtStatus> RunHandlerAsync(SmbRequest req, ushort charge)
+    {
+        var h = req.Header;
+        if (!CommandTable.TryGet(h.Command, out var d)) return NtStatus.InvalidParameter;
+        var msg = req.Span;
+        if (msg.Length < SmbHeader.Size + 2 || BinaryPrimitives.ReadUInt16LittleEndian(msg[SmbHeader.Size..]) != d.StructureSize)
+            return NtStatus.InvalidParameter;
+        // Fixed part must be present (StructureSize counts one byte of a variable buffer when odd).
+        if (msg.Length < SmbHeader.Size + (d.StructureSize & ~1)) return NtStatus.InvalidParameter;
+
+        if (h.IsRelated)
+        {
+            h.SessionId = req.Compound.SessionId;
+            h.TreeId = req.Compound.TreeId;
+            req.Header = h;
+        }
+
+        if (d.NeedsSession || h.Command == SmbCommand.SessionSetup)
+        {
+            if (h.SessionId != 0 || d.NeedsSession)
+            {
+                if (!TryGetSession(h.SessionId, out var session))
+                    return h.Command == SmbCommand.SessionSetup ? NtStatus.UserSessionDeleted : NtStatus.UserSessionDeleted;
+                req.Session = session;
+                if (session.State == SessionState.Expired) return NtStatus.NetworkSessionExpired;
+                if (session.State == SessionState.InProgress && h.Command != SmbCommand.SessionSetup)
+                    return NtStatus.UserSessionDeleted;
+                if (session.CanSign && h.Command != SmbCommand.SessionSetup || (session.CanSign && h.IsSigned))
+                {
+                    if (h.IsSigned)
+                    {
+                        if (!SmbSigning.Verify(SigningAlgorithm, session.SigningKey!, msg))
+                        {
+                            req.NoSign = true;
+                            return NtStatus.AccessDenied;
+                        }
+                    }
+                    else if (session.SigningRequired && h.Command != SmbCommand.SessionSetup)
+                    {
+                        req.NoSign = true;
+                        return NtStatus.AccessDenied;
+                    }
+                }
+            }
+        }
+        if (d.NeedsTree)
+        {
+            if (req.Session is null || !req.Session.TryGetTree(h.TreeId, out var tree)) return NtStatus.NetworkNameDeleted;
+            req.Tree = tree;
+        }
+        req.Charge = charge;
+        try
+        {
+            return await d.Handler(this, req).ConfigureAwait(false);
+        }
+        catch (SmbConnectionErrorException)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            SmbLog.HandlerFault(Log, Id, h.SessionId, h.TreeId, h.MessageId, h.Command.ToString(), ex);
+            req.Out.SetLength(req.BodyStart);
+            return NtStatus.InternalError;
+        }
+    }
+
+    /// <summary>MS-SMB2 2.2.2 ERROR response.</summary>
+    private static void WriteErrorBody(SmbRequest req)
+    {
+        var o = req.Out;
+        o.U16(9);
+        o.U8(0);
+        o.U8(0);
+        var data = req.ErrorData;
+        o.U32((uint)(data?.Length ?? 0));
+        if (data is { Length: > 0 }) o.Bytes(data);
+        else o.U8(0);
+    }
+
+    private void HandleCancel(SmbRequest req)
+    {
+        // Requests complete synchronously today; asynchronous operations register here when they exist.
+        CancelAsync(req.Header);
+    }
+
+    partial void CancelAsync(SmbHeader header);
+
+    /// <summary>
+    /// An SMB1 NEGOTIATE (MS-SMB2 3.3.5.3.1) offering "SMB 2.002" or "SMB 2.???" is answered with an SMB2 NEGOTIATE
+    /// response; anything else ends the connection.
+    /// </summary>
+    private void HandleSmb1Negotiate(byte[] frame, int len)
+    {
+        if (Negotiated || len < 35 || frame[4] != 0x72) throw new SmbConnectionErrorException("SMB1 is not supported");
+        var byteCount = BinaryPrimitives.ReadUInt16LittleEndian(frame.AsSpan(33));
+        if (frame[32] != 0 || 35 + byteCount > len) throw new SmbConnectionErrorException("malformed SMB1 negotiate");
+        var dialects = frame.AsSpan(35, byteCount);
+        bool wildcard = false, smb202 = false;
+        var i = 0;
+        while (i < dialects.Length)
+        {
+            if (dialects[i] != 0x02) break;
+            var end = dialects[(i + 1)..].IndexOf((byte)0);
+            if (end < 0) break;
+            var name = System.Text.Encoding.ASCII.GetString(dialects.Slice(i + 1, end));
+            if (name == "SMB 2.???") wildcard = true;
+            if (name == "SMB 2.002") smb202 = true;
+            i += end + 2;
+        }
+        if (!wildcard && !smb202) throw new SmbConnectionErrorException("SMB1 negotiate without an SMB2 dialect");
+        if (!TryConsumeCredits(0, 1)) throw new SmbConnectionErrorException("credit window");
+        var dialect = wildcard && Server.Settings.MaxDialect > SmbDialect.Smb202 ? SmbDialect.Wildcard : SmbDialect.Smb202;
+        var output = new ResponseBuffer(512);
+        try
+        {
+            output.Reserve(4);
+            var start = output.Length;
+            output.Reserve(SmbHeader.Size);
+            NegotiateHandler.WriteResponse(this, output, start, dialect, contexts: null);
+            var h = new SmbHeader { Command = SmbCommand.Negotiate, Flags = SmbFlags.ServerToRedir, Credits = GrantCredits(1, 1) };
+            h.Write(output.Array.AsSpan(start, SmbHeader.Size), NtStatus.Success);
+            Send(output);
+        }
+        finally
+        {
+            output.Dispose();
+        }
+    }
+}

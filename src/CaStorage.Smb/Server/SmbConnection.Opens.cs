@@ -1,0 +1,30 @@
+using CaStorage.Core;
+
+namespace CaStorage.Smb.Server;
+
+internal sealed partial class SmbConnection
+{
+    /// <summary>
+    /// Closes an open: the state tier decides whether the file is now to be deleted (delete-on-close / pending delete),
+    /// then the VFS handle is released and, if so, the file removed. Returns whether the file was deleted.
+    /// </summary>
+    internal async Task<bool> CloseOpenAsync(SmbOpen open)
+    {
+        if (Interlocked.Exchange(ref open.Closed, 1) != 0) return false;
+        RemoveOpen(open);
+        if (open.ResumeKey != 0) Server.UnregisterResumeKey(open.ResumeKey);
+        var ops = open.Tree.Vfs.Ops;
+        var outcome = await Server.FileState.CloseAsync(open.Key, open.Id).ConfigureAwait(false);
+        await ops.CloseAsync(open.File).ConfigureAwait(false);
+        if (!outcome.DeleteNow) return false;
+        try
+        {
+            var st = await ops.UnlinkAsync(open.Tree.Vfs, open.File.Path, open.IsDirectory, CancellationToken.None).ConfigureAwait(false);
+            return st == NtStatus.Success;
+        }
+        finally
+        {
+            await Server.FileState.FileDeletedAsync(open.Key).ConfigureAwait(false);
+        }
+    }
+}

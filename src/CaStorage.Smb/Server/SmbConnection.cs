@@ -1,0 +1,222 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Threading.Channels;
+using CaStorage.Smb.Protocol;
+using CaStorage.Smb.Security;
+using Microsoft.Extensions.Logging;
+
+namespace CaStorage.Smb.Server;
+
+/// <summary>A failure that ends the connection (bad framing, protocol violations the spec says to disconnect on).</summary>
+internal sealed class SmbConnectionErrorException(string reason) : Exception(reason);
+
+/// <summary>
+/// One client TCP connection: the read loop (Direct TCP framing, MS-SMB2 2.1), negotiate state, credits, the
+/// session and open tables of this connection, and one writer that drains responses in order.
+/// </summary>
+internal sealed partial class SmbConnection
+{
+    /// <summary>Largest frame accepted: a maximal WRITE plus headers; anything larger drops the connection.</summary>
+    private const int FrameSlack = 64 * 1024;
+
+    private readonly IDuplexPipe _transport;
+    private readonly Channel<OutFrame> _output = Channel.CreateUnbounded<OutFrame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<ulong, SmbOpen> _opens = new();
+    private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
+    private readonly CancellationTokenSource _closed = new();
+    private long _nextVolatileId;
+
+    public SmbConnection(string id, IDuplexPipe transport, EndPoint? local, EndPoint? remote, SmbServerContext server)
+    {
+        Id = id;
+        _transport = transport;
+        LocalEndPoint = local;
+        RemoteEndPoint = remote;
+        Server = server;
+        Log = server.LoggerFactory.CreateLogger("CaStorage.Smb.Connection");
+        _seqBitmap = new bool[server.Settings.MaxCredits * 2];
+    }
+
+    public string Id { get; }
+    public EndPoint? LocalEndPoint { get; }
+    public EndPoint? RemoteEndPoint { get; }
+    public SmbServerContext Server { get; }
+    internal ILogger Log { get; }
+    public CancellationToken Closed => _closed.Token;
+
+    // Negotiated state (MS-SMB2 3.3.1.7).
+    public ushort Dialect { get; set; }
+    public bool Negotiated { get; set; }
+    public Guid ClientGuid { get; set; }
+    public ushort ClientSecurityMode { get; set; }
+    public uint ClientCapabilities { get; set; }
+    public ushort[] ClientDialects { get; set; } = [];
+    public uint ServerCapabilities { get; set; }
+    public ushort ServerSecurityMode { get; set; }
+    public bool SupportsMultiCredit { get; set; }
+    public SigningAlgorithm SigningAlgorithm { get; set; } = SigningAlgorithm.HmacSha256;
+    public byte[]? PreauthHash { get; set; }
+
+    private readonly record struct OutFrame(byte[] Buffer, int Length);
+
+    public async Task RunAsync()
+    {
+        var writer = Task.Run(WriteLoopAsync);
+        try
+        {
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (SmbConnectionErrorException ex)
+        {
+            SmbLog.ConnectionDropped(Log, Id, ex.Message);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            SmbLog.ConnectionFault(Log, Id, ex);
+        }
+        finally
+        {
+            _output.Writer.TryComplete();
+            await _closed.CancelAsync().ConfigureAwait(false);
+            try { await writer.ConfigureAwait(false); } catch (Exception) { /* the peer is gone */ }
+            await TeardownAsync().ConfigureAwait(false);
+            await _transport.Input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var input = _transport.Input;
+        var maxFrame = (int)Math.Max(Server.Settings.MaxWriteSize, Server.Settings.MaxTransactSize) + FrameSlack;
+        while (true)
+        {
+            var result = await input.ReadAsync(_closed.Token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                while (TryReadFrame(ref buffer, maxFrame, out var frame))
+                {
+                    var len = (int)frame.Length;
+                    var arr = ArrayPool<byte>.Shared.Rent(Math.Max(len, 64));
+                    try
+                    {
+                        frame.CopyTo(arr);
+                        await ProcessFrameAsync(arr, len).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(arr);
+                    }
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+            if (result.IsCompleted || result.IsCanceled) return;
+        }
+    }
+
+    /// <summary>Direct TCP transport (MS-SMB2 2.1): a zero byte and a 24-bit big-endian length, then the message.</summary>
+    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxFrame, out ReadOnlySequence<byte> frame)
+    {
+        frame = default;
+        if (buffer.Length < 4) return false;
+        Span<byte> hdr = stackalloc byte[4];
+        buffer.Slice(0, 4).CopyTo(hdr);
+        if (hdr[0] != 0) throw new SmbConnectionErrorException($"bad transport header type 0x{hdr[0]:x2}");
+        var len = (hdr[1] << 16) | (hdr[2] << 8) | hdr[3];
+        if (len > maxFrame) throw new SmbConnectionErrorException($"frame of {len} bytes exceeds the limit");
+        if (len < 4) throw new SmbConnectionErrorException("frame too short");
+        if (buffer.Length < 4 + len) return false;
+        frame = buffer.Slice(4, len);
+        buffer = buffer.Slice(4 + len);
+        return true;
+    }
+
+    /// <summary>Queues a finished frame (NetBIOS header at offset 0) for the writer; the writer returns the buffer to the pool.</summary>
+    internal void Send(ResponseBuffer frame)
+    {
+        var len = frame.Length - 4;
+        var span = frame.Array.AsSpan();
+        span[0] = 0;
+        span[1] = (byte)(len >> 16);
+        span[2] = (byte)(len >> 8);
+        span[3] = (byte)len;
+        var arr = frame.Array;
+        var total = frame.Length;
+        // Ownership of the array moves to the writer.
+        if (!_output.Writer.TryWrite(new OutFrame(arr, total))) ArrayPool<byte>.Shared.Return(arr);
+        frame.Detach();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var output = _transport.Output;
+        var reader = _output.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var f))
+                {
+                    try { output.Write(f.Buffer.AsSpan(0, f.Length)); }
+                    finally { ArrayPool<byte>.Shared.Return(f.Buffer); }
+                }
+                var r = await output.FlushAsync().ConfigureAwait(false);
+                if (r.IsCompleted) break;
+            }
+        }
+        finally
+        {
+            while (reader.TryRead(out var f)) ArrayPool<byte>.Shared.Return(f.Buffer);
+            await output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    internal ulong NextVolatileId() => (ulong)Interlocked.Increment(ref _nextVolatileId);
+
+    internal void AddOpen(SmbOpen open) => _opens[open.VolatileId] = open;
+    internal bool TryGetOpen(ulong volatileId, out SmbOpen open) => _opens.TryGetValue(volatileId, out open!);
+    internal bool RemoveOpen(SmbOpen open) => _opens.TryRemove(new KeyValuePair<ulong, SmbOpen>(open.VolatileId, open));
+    internal IEnumerable<SmbOpen> Opens => _opens.Values;
+
+    internal void AddSession(SmbSession s) => _sessions[s.Id] = s;
+    internal bool TryGetSession(ulong id, out SmbSession s) => _sessions.TryGetValue(id, out s!);
+    internal bool RemoveSession(ulong id, out SmbSession s) => _sessions.TryRemove(id, out s!);
+
+    /// <summary>Closes every open, tree and session of this connection (in that order) when it ends.</summary>
+    private async Task TeardownAsync()
+    {
+        foreach (var s in _sessions.Values.ToArray())
+        {
+            try { await LogoffSessionAsync(s).ConfigureAwait(false); }
+            catch (Exception ex) { SmbLog.ConnectionFault(Log, Id, ex); }
+        }
+        foreach (var o in _opens.Values.ToArray())
+        {
+            try { await CloseOpenAsync(o).ConfigureAwait(false); }
+            catch (Exception ex) { SmbLog.ConnectionFault(Log, Id, ex); }
+        }
+    }
+
+    internal async Task LogoffSessionAsync(SmbSession session)
+    {
+        RemoveSession(session.Id, out _);
+        Server.UnregisterSession(session);
+        session.State = SessionState.Expired;
+        foreach (var t in session.Trees.ToArray()) await DisconnectTreeAsync(t).ConfigureAwait(false);
+    }
+
+    internal async Task DisconnectTreeAsync(SmbTreeConnect tree)
+    {
+        tree.Session.RemoveTree(tree.Id, out _);
+        foreach (var o in _opens.Values.Where(o => o.Tree == tree).ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
+        if (tree.VfsOrNull is { } vfs) await vfs.DisposeAsync().ConfigureAwait(false);
+    }
+}

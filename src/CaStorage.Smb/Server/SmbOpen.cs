@@ -1,0 +1,48 @@
+using CaStorage.Core;
+using CaStorage.State;
+using CaStorage.Vfs;
+
+namespace CaStorage.Smb.Server;
+
+/// <summary>
+/// The node-local, volatile half of an open (Samba's smbXsrv_open local part): the wire FileId's volatile id,
+/// the VFS handle, and the id of its state-tier record.
+/// </summary>
+internal sealed class SmbOpen
+{
+    public SmbOpen(ulong volatileId, OpenId id, SmbTreeConnect tree, VfsFile file, FileKey key, AccessMask access)
+    {
+        VolatileId = volatileId;
+        Id = id;
+        Tree = tree;
+        File = file;
+        Key = key;
+        Access = access;
+    }
+
+    public ulong VolatileId { get; }
+    public OpenId Id { get; }
+    public ulong PersistentId => Id.Value;
+    public SmbTreeConnect Tree { get; }
+    public SmbSession Session => Tree.Session;
+    public VfsFile File { get; }
+    public FileKey Key { get; }
+    public AccessMask Access { get; }
+    public bool IsDirectory => File.IsDirectory;
+    public long Position { get; set; }
+    public uint Mode { get; set; }
+    public bool DeleteOnClose { get; set; }
+    public ulong ResumeKey { get; set; }
+    public int Closed;
+
+    /// <summary>Directory enumeration cursor (QUERY_DIRECTORY).</summary>
+    public DirectoryCursor? Cursor { get; set; }
+}
+
+internal sealed class DirectoryCursor
+{
+    public required List<VfsDirEntry> Entries { get; init; }
+    public required string Pattern { get; init; }
+    public int Index { get; set; }
+    public bool Started { get; set; }
+}

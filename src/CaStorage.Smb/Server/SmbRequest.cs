@@ -1,0 +1,48 @@
+using CaStorage.Core;
+using CaStorage.Smb.Protocol;
+
+namespace CaStorage.Smb.Server;
+
+/// <summary>One command of a (possibly compound) request frame, and where its response is being written.</summary>
+internal sealed class SmbRequest
+{
+    public SmbHeader Header;
+    /// <summary>This command's bytes from its header to the next command (or the frame end).</summary>
+    public required ReadOnlyMemory<byte> Message { get; init; }
+    public required ResponseBuffer Out { get; init; }
+    /// <summary>Offset in <see cref="Out"/> of this response's header.</summary>
+    public required int ResponseStart { get; init; }
+    public SmbSession? Session { get; set; }
+    public SmbTreeConnect? Tree { get; set; }
+    /// <summary>The FileId a related compound request inherits (set by CREATE, used for 0xFF..FF FileIds).</summary>
+    public required CompoundState Compound { get; init; }
+    /// <summary>Response header fields a handler may set (e.g. SESSION_SETUP's new SessionId, TREE_CONNECT's TreeId).</summary>
+    public ulong ResponseSessionId { get; set; }
+    public uint ResponseTreeId { get; set; }
+    /// <summary>Extra error data (MS-SMB2 2.2.2 ErrorData) for an error response.</summary>
+    public byte[]? ErrorData { get; set; }
+
+    /// <summary>Credits this request was charged (1 before multi-credit is negotiated).</summary>
+    public ushort Charge { get; set; } = 1;
+    /// <summary>Sign the response even if the request was unsigned (final SESSION_SETUP of 3.1.1).</summary>
+    public bool ForceSign { get; set; }
+    /// <summary>Never sign (the request failed signature checks).</summary>
+    public bool NoSign { get; set; }
+    /// <summary>Called with the finished (unsigned) response message: preauth integrity hashing.</summary>
+    public SpanAction? AfterResponse { get; set; }
+
+    public ReadOnlySpan<byte> Span => Message.Span;
+
+    /// <summary>Offset in <see cref="Out"/> where this response's body starts (offsets in the body are relative to ResponseStart).</summary>
+    public int BodyStart => ResponseStart + SmbHeader.Size;
+}
+
+internal delegate void SpanAction(ReadOnlySpan<byte> response);
+
+internal sealed class CompoundState
+{
+    public SmbOpen? LastOpen { get; set; }
+    public NtStatus LastStatus { get; set; }
+    public ulong SessionId { get; set; }
+    public uint TreeId { get; set; }
+}

@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using CaStorage.Smb.Security;
+using CaStorage.State;
+using CaStorage.Vfs;
+using Microsoft.Extensions.Logging;
+
+namespace CaStorage.Smb.Server;
+
+/// <summary>A share as the wire layer serves it.</summary>
+public sealed record SmbShare(string Name, VfsStack Stack, bool ReadOnly = false, bool ContinuouslyAvailable = false);
+
+/// <summary>Server-wide settings of the wire layer (built by the host from its configuration model).</summary>
+public sealed record SmbServerSettings
+{
+    public Guid ServerGuid { get; init; } = Guid.NewGuid();
+    public string NetBiosName { get; init; } = "CASTORAGE";
+    public string DomainName { get; init; } = "WORKGROUP";
+    public bool SigningRequired { get; init; }
+    public bool AllowGuest { get; init; }
+    public bool AllowAnonymous { get; init; }
+    public uint MaxReadSize { get; init; } = 8 * 1024 * 1024;
+    public uint MaxWriteSize { get; init; } = 8 * 1024 * 1024;
+    public uint MaxTransactSize { get; init; } = 8 * 1024 * 1024;
+    public ushort MaxCredits { get; init; } = 8192;
+    public ushort MinDialect { get; init; } = 0x0202;
+    public ushort MaxDialect { get; init; } = 0x0311;
+}
+
+/// <summary>Everything the connections of one node share: settings, shares, users, the state tier.</summary>
+public sealed class SmbServerContext
+{
+    private readonly ConcurrentDictionary<string, SmbShare> _shares = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
+    private readonly ConcurrentDictionary<ulong, SmbOpen> _resumeKeys = new();
+
+    public SmbServerContext(SmbServerSettings settings, IEnumerable<SmbShare> shares, IReadOnlyDictionary<string, byte[]> ntHashes,
+        IFileStateService fileState, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        Settings = settings;
+        foreach (var s in shares) _shares[s.Name] = s;
+        Users = new NtHashUserStore(ntHashes);
+        FileState = fileState;
+        LoggerFactory = loggerFactory;
+        Time = time;
+        StartTime = time.GetUtcNow();
+    }
+
+    public SmbServerSettings Settings { get; }
+    public IFileStateService FileState { get; }
+    public ILoggerFactory LoggerFactory { get; }
+    public TimeProvider Time { get; }
+    public DateTimeOffset StartTime { get; }
+    internal INtlmUserStore Users { get; }
+
+    public IReadOnlyCollection<SmbShare> Shares => _shares.Values.ToArray();
+    public bool TryGetShare(string name, out SmbShare share) => _shares.TryGetValue(name, out share!);
+    public void AddOrUpdateShare(SmbShare share) => _shares[share.Name] = share;
+    public bool RemoveShare(string name) => _shares.TryRemove(name, out _);
+
+    public int SessionCount => _sessions.Count;
+    internal bool TryRegisterSession(SmbSession s) => _sessions.TryAdd(s.Id, s);
+    internal void UnregisterSession(SmbSession s) => _sessions.TryRemove(new KeyValuePair<ulong, SmbSession>(s.Id, s));
+    internal bool TryGetSession(ulong id, out SmbSession s) => _sessions.TryGetValue(id, out s!);
+
+    internal void RegisterResumeKey(ulong key, SmbOpen open) => _resumeKeys[key] = open;
+    internal void UnregisterResumeKey(ulong key) => _resumeKeys.TryRemove(key, out _);
+    internal bool TryGetResumeKey(ulong key, out SmbOpen open) => _resumeKeys.TryGetValue(key, out open!);
+
+    private sealed class NtHashUserStore(IReadOnlyDictionary<string, byte[]> hashes) : INtlmUserStore
+    {
+        private readonly Dictionary<string, byte[]> _hashes = new(hashes, StringComparer.OrdinalIgnoreCase);
+        public byte[]? GetNtHash(string userName) => _hashes.TryGetValue(userName, out var h) ? h : null;
+    }
+}

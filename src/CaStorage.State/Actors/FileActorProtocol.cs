@@ -1,0 +1,16 @@
+using CaStorage.Core;
+
+namespace CaStorage.State.Actors;
+
+/// <summary>Messages a file actor processes, one at a time. Replies travel in the message.</summary>
+internal static class FileActorProtocol
+{
+    internal abstract record Command;
+    internal sealed record RequestOpen(OpenRequest Request, TaskCompletionSource<OpenDecision> Reply) : Command;
+    internal sealed record Close(OpenId Open, TaskCompletionSource<CloseOutcome> Reply) : Command;
+    internal sealed record SetDeletePending(OpenId Open, bool Value, TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record QueryDeletePending(TaskCompletionSource<bool> Reply) : Command;
+    internal sealed record CheckRename(OpenId Open, TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record CheckReplace(TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record Deleted(TaskCompletionSource<bool> Reply) : Command;
+}

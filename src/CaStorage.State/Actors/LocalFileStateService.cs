@@ -1,0 +1,114 @@
+using CaStorage.Core;
+using static CaStorage.State.Actors.FileActorProtocol;
+
+namespace CaStorage.State.Actors;
+
+/// <summary>
+/// Every shard local (the embedded single-node default). Actors live in shard-partitioned tables, are created on
+/// first use and retired when they hold nothing; a poster that finds a retired actor looks it up again.
+/// </summary>
+internal sealed class LocalFileStateService : IFileStateService
+{
+    public const int DefaultShardCount = 256;
+    private readonly Dictionary<FileKey, FileActor>[] _shards;
+    private int _active;
+
+    public LocalFileStateService(int shardCount = DefaultShardCount)
+    {
+        _shards = new Dictionary<FileKey, FileActor>[shardCount];
+        for (var i = 0; i < shardCount; i++) _shards[i] = new Dictionary<FileKey, FileActor>();
+    }
+
+    public int ActiveFileCount => Volatile.Read(ref _active);
+
+    private Dictionary<FileKey, FileActor> ShardOf(FileKey key) => _shards[StableHash.Shard(key, _shards.Length)];
+
+    private void Send(FileKey key, Command cmd)
+    {
+        while (true)
+        {
+            var shard = ShardOf(key);
+            FileActor actor;
+            lock (shard)
+            {
+                if (!shard.TryGetValue(key, out actor!))
+                {
+                    actor = new FileActor(key, OnIdle);
+                    shard[key] = actor;
+                    Interlocked.Increment(ref _active);
+                }
+                if (!actor.Retired)
+                {
+                    actor.Post(cmd);
+                    return;
+                }
+            }
+        }
+    }
+
+    private void OnIdle(FileActor actor)
+    {
+        var shard = ShardOf(actor.Key);
+        lock (shard)
+        {
+            if (!actor.IsEmpty || actor.Retired) return;
+            if (shard.TryGetValue(actor.Key, out var cur) && ReferenceEquals(cur, actor))
+            {
+                shard.Remove(actor.Key);
+                Interlocked.Decrement(ref _active);
+            }
+            actor.MarkRetired();
+        }
+    }
+
+    private static TaskCompletionSource<T> Tcs<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async ValueTask<OpenDecision> OpenAsync(OpenRequest request, CancellationToken ct)
+    {
+        var tcs = Tcs<OpenDecision>();
+        Send(request.File, new RequestOpen(request, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<CloseOutcome> CloseAsync(FileKey file, OpenId open)
+    {
+        var tcs = Tcs<CloseOutcome>();
+        Send(file, new Close(open, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<NtStatus> SetDeletePendingAsync(FileKey file, OpenId open, bool deletePending)
+    {
+        var tcs = Tcs<NtStatus>();
+        Send(file, new SetDeletePending(open, deletePending, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool> IsDeletePendingAsync(FileKey file)
+    {
+        var tcs = Tcs<bool>();
+        Send(file, new QueryDeletePending(tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<NtStatus> CheckRenameAsync(FileKey file, OpenId open)
+    {
+        var tcs = Tcs<NtStatus>();
+        Send(file, new CheckRename(open, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<NtStatus> CheckReplaceAsync(FileKey file)
+    {
+        var tcs = Tcs<NtStatus>();
+        Send(file, new CheckReplace(tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask FileDeletedAsync(FileKey file)
+    {
+        var tcs = Tcs<bool>();
+        Send(file, new Deleted(tcs));
+        await tcs.Task.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,37 @@
+using CaStorage.Core;
+
+namespace CaStorage.State;
+
+/// <summary>What a client asks of a file's coordination state when it opens it (typed; no wire types).</summary>
+public sealed record OpenRequest
+{
+    public required FileKey File { get; init; }
+    public required OpenId Open { get; init; }
+    /// <summary>Granted access after generic mapping.</summary>
+    public required AccessMask Access { get; init; }
+    public required ShareAccess Share { get; init; }
+    public bool IsDirectory { get; init; }
+    /// <summary>FILE_DELETE_ON_CLOSE given at create: the file becomes delete-pending when this open closes.</summary>
+    public bool DeleteOnClose { get; init; }
+    /// <summary>Overwrite/supersede: needs write-compatible share modes of others even without write access.</summary>
+    public bool Truncates { get; init; }
+    /// <summary>Opaque owner tag (connection/session) for diagnostics and later break routing.</summary>
+    public string Owner { get; init; } = "";
+}
+
+public enum OpenOutcome { Granted, SharingViolation, DeletePending, AccessDenied }
+
+public sealed record OpenDecision(OpenOutcome Outcome)
+{
+    public NtStatus Status => Outcome switch
+    {
+        OpenOutcome.Granted => NtStatus.Success,
+        OpenOutcome.SharingViolation => NtStatus.SharingViolation,
+        OpenOutcome.DeletePending => NtStatus.DeletePending,
+        _ => NtStatus.AccessDenied,
+    };
+    public static readonly OpenDecision Granted = new(OpenOutcome.Granted);
+}
+
+/// <summary>Result of closing an open: when DeleteNow, the caller removes the file, then reports <see cref="IFileStateService.FileDeletedAsync"/>.</summary>
+public readonly record struct CloseOutcome(bool DeleteNow, bool WasLast);

@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Text;
+using CaStorage.Core;
+using CaStorage.Smb.Protocol;
+using CaStorage.Smb.Tests.Security;
+
+namespace CaStorage.Smb.Tests.Server;
+
+/// <summary>A minimal SMB2 client over a pipe, for transcript-style protocol tests and the fuzz corpus.</summary>
+internal sealed class TestSmbClient(IDuplexPipe pipe)
+{
+    private ulong _messageId;
+    public ulong SessionId { get; set; }
+    public uint TreeId { get; set; }
+    /// <summary>Every request frame sent, in order: the fuzz corpus.</summary>
+    public List<byte[]> Sent { get; } = [];
+
+    public sealed record Response(NtStatus Status, SmbCommand Command, ulong MessageId, ulong SessionId, uint TreeId, byte[] Message)
+    {
+        public ReadOnlySpan<byte> Body => Message.AsSpan(SmbHeader.Size);
+        public ushort Credits => BinaryPrimitives.ReadUInt16LittleEndian(Message.AsSpan(14));
+    }
+
+    public byte[] Build(SmbCommand cmd, ReadOnlySpan<byte> body, ushort creditCharge = 1)
+    {
+        var msg = new byte[SmbHeader.Size + body.Length];
+        var h = new SmbHeader
+        {
+            Command = cmd, CreditCharge = creditCharge, Credits = 64, MessageId = _messageId, SessionId = SessionId, TreeId = TreeId,
+        };
+        _messageId += Math.Max(creditCharge, (ushort)1);
+        h.Write(msg, NtStatus.Success);
+        body.CopyTo(msg.AsSpan(SmbHeader.Size));
+        return msg;
+    }
+
+    public async Task SendFrameAsync(byte[] message)
+    {
+        Sent.Add(message);
+        var frame = new byte[message.Length + 4];
+        frame[1] = (byte)(message.Length >> 16);
+        frame[2] = (byte)(message.Length >> 8);
+        frame[3] = (byte)message.Length;
+        message.CopyTo(frame, 4);
+        await pipe.Output.WriteAsync(frame);
+    }
+
+    /// <summary>Reads one frame; null when the server closed the connection.</summary>
+    public async Task<byte[]?> ReceiveFrameAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var r = await pipe.Input.ReadAsync(cts.Token);
+            var buf = r.Buffer;
+            if (buf.Length >= 4)
+            {
+                var hdr = buf.Slice(0, 4).ToArray();
+                var len = (hdr[1] << 16) | (hdr[2] << 8) | hdr[3];
+                if (buf.Length >= 4 + len)
+                {
+                    var frame = buf.Slice(4, len).ToArray();
+                    pipe.Input.AdvanceTo(buf.GetPosition(4 + len));
+                    return frame;
+                }
+            }
+            if (r.IsCompleted) { pipe.Input.AdvanceTo(buf.Start, buf.End); return null; }
+            pipe.Input.AdvanceTo(buf.Start, buf.End);
+        }
+    }
+
+    public async Task<Response> RequestAsync(SmbCommand cmd, byte[] body, ushort creditCharge = 1)
+    {
+        await SendFrameAsync(Build(cmd, body, creditCharge));
+        var f = await ReceiveFrameAsync() ?? throw new InvalidOperationException("connection closed");
+        return Parse(f);
+    }
+
+    public static Response Parse(byte[] m)
+    {
+        SmbHeader.TryRead(m, out var h);
+        return new Response((NtStatus)h.Status, h.Command, h.MessageId, h.SessionId, h.TreeId, m);
+    }
+
+    // ---- commands ----
+
+    public Task<Response> NegotiateAsync(params ushort[] dialects)
+    {
+        var body = new byte[36 + dialects.Length * 2 + (dialects.Contains((ushort)0x0311) ? 8 + 48 : 0)];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 36);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(2), (ushort)dialects.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(4), 1);
+        Guid.NewGuid().TryWriteBytes(body.AsSpan(12));
+        for (var i = 0; i < dialects.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(36 + i * 2), dialects[i]);
+        if (dialects.Contains((ushort)0x0311))
+        {
+            var ctxOff = (SmbHeader.Size + 36 + dialects.Length * 2 + 7) & ~7;
+            Array.Resize(ref body, ctxOff - SmbHeader.Size + 8 + 38);
+            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(28), (uint)ctxOff);
+            BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(32), 1);
+            var c = body.AsSpan(ctxOff - SmbHeader.Size);
+            BinaryPrimitives.WriteUInt16LittleEndian(c, 1);       // preauth integrity
+            BinaryPrimitives.WriteUInt16LittleEndian(c[2..], 38);
+            BinaryPrimitives.WriteUInt16LittleEndian(c[8..], 1);  // one algorithm
+            BinaryPrimitives.WriteUInt16LittleEndian(c[10..], 32); // salt length
+            BinaryPrimitives.WriteUInt16LittleEndian(c[12..], 1);  // SHA-512
+        }
+        return RequestAsync(SmbCommand.Negotiate, body);
+    }
+
+    /// <summary>NTLM (raw NTLMSSP tokens) session setup; returns the final response.</summary>
+    public async Task<Response> SessionSetupAsync(string user, string password)
+    {
+        var ntlm = new TestNtlmClient(user, "", password);
+        var r1 = await RequestAsync(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Negotiate()));
+        if (r1.Status != NtStatus.MoreProcessingRequired) return r1;
+        SessionId = r1.SessionId;
+        var challenge = SecurityBuffer(r1);
+        return await RequestAsync(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Authenticate(challenge)));
+    }
+
+    private static byte[] SecurityBuffer(Response r)
+    {
+        var off = BinaryPrimitives.ReadUInt16LittleEndian(r.Body[4..]);
+        var len = BinaryPrimitives.ReadUInt16LittleEndian(r.Body[6..]);
+        return r.Message.AsSpan(off, len).ToArray();
+    }
+
+    private static byte[] SessionSetupBody(byte[] token)
+    {
+        var body = new byte[24 + token.Length];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 25);
+        body[3] = 1; // signing enabled
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(12), SmbHeader.Size + 24);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(14), (ushort)token.Length);
+        token.CopyTo(body, 24);
+        return body;
+    }
+
+    public async Task<Response> TreeConnectAsync(string path)
+    {
+        var p = Encoding.Unicode.GetBytes(path);
+        var body = new byte[8 + p.Length];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 9);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(4), SmbHeader.Size + 8);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(6), (ushort)p.Length);
+        p.CopyTo(body, 8);
+        var r = await RequestAsync(SmbCommand.TreeConnect, body);
+        if (r.Status == NtStatus.Success) TreeId = r.TreeId;
+        return r;
+    }
+
+    public static byte[] CreateBody(string name, AccessMask access, ShareAccess share, CreateDisposition disposition, CreateOptions options)
+    {
+        var n = Encoding.Unicode.GetBytes(name);
+        var body = new byte[56 + Math.Max(n.Length, 1)];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 57);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), 2); // impersonation
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(24), (uint)access);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(28), 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(32), (uint)share);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(36), (uint)disposition);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(40), (uint)options);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(44), SmbHeader.Size + 56);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(46), (ushort)n.Length);
+        n.CopyTo(body, 56);
+        return body;
+    }
+
+    public async Task<(Response R, byte[] FileId)> CreateAsync(string name, AccessMask access = AccessMask.GenericRead | AccessMask.GenericWrite,
+        ShareAccess share = ShareAccess.All, CreateDisposition disposition = CreateDisposition.OpenIf, CreateOptions options = CreateOptions.None)
+    {
+        var r = await RequestAsync(SmbCommand.Create, CreateBody(name, access, share, disposition, options));
+        return (r, r.Status == NtStatus.Success ? r.Body.Slice(64, 16).ToArray() : new byte[16]);
+    }
+
+    public Task<Response> WriteAsync(byte[] fileId, long offset, byte[] data)
+    {
+        var body = new byte[48 + data.Length];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 49);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(2), SmbHeader.Size + 48);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), (uint)data.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), offset);
+        fileId.CopyTo(body, 16);
+        data.CopyTo(body, 48);
+        return RequestAsync(SmbCommand.Write, body, (ushort)Math.Max(1, (data.Length + 65535) / 65536));
+    }
+
+    public Task<Response> ReadAsync(byte[] fileId, long offset, int length)
+    {
+        var body = new byte[49];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 49);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), (uint)length);
+        BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), offset);
+        fileId.CopyTo(body, 16);
+        return RequestAsync(SmbCommand.Read, body, (ushort)Math.Max(1, (length + 65535) / 65536));
+    }
+
+    public Task<Response> CloseAsync(byte[] fileId, bool postQuery = false)
+    {
+        var body = new byte[24];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 24);
+        body[2] = postQuery ? (byte)1 : (byte)0;
+        fileId.CopyTo(body, 8);
+        return RequestAsync(SmbCommand.Close, body);
+    }
+
+    public Task<Response> QueryDirectoryAsync(byte[] fileId, string pattern, byte infoClass = 37, byte flags = 0, uint outLen = 65536)
+    {
+        var p = Encoding.Unicode.GetBytes(pattern);
+        var body = new byte[32 + p.Length];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 33);
+        body[2] = infoClass;
+        body[3] = flags;
+        fileId.CopyTo(body, 8);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(24), SmbHeader.Size + 32);
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(26), (ushort)p.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(28), outLen);
+        p.CopyTo(body, 32);
+        return RequestAsync(SmbCommand.QueryDirectory, body);
+    }
+
+    public Task<Response> QueryInfoAsync(byte[] fileId, byte infoType, byte cls, uint outLen = 4096)
+    {
+        var body = new byte[41];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 41);
+        body[2] = infoType;
+        body[3] = cls;
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), outLen);
+        fileId.CopyTo(body, 24);
+        return RequestAsync(SmbCommand.QueryInfo, body);
+    }
+
+    public Task<Response> EchoAsync()
+    {
+        var body = new byte[4];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 4);
+        return RequestAsync(SmbCommand.Echo, body);
+    }
+}
