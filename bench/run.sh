@@ -4,6 +4,7 @@
 #
 #   bench/run.sh [--only PARTS] [--servers castorage,samba]
 #                [--size-mib 1024] [--files 2000] [--sessions 1000] [--repeat 3]
+#                [--data-dir DIR]
 #
 # PARTS (comma-separated, default all):
 #   throughput  (a) sequential write and read of one file (default 1 GiB):
@@ -16,6 +17,10 @@
 #   sessions    (d) memory per idle authenticated SMB 3.0.2 session:
 #               bench/sessions.py opens --sessions connections+sessions at
 #               once (impacket), server memory before/after, divided
+#
+# Both servers keep their files under --data-dir (default: a directory in
+# /dev/shm when that tmpfs takes user and security xattrs, as Samba's
+# streams_xattr/acl_xattr need; else /tmp), so the disk is not measured.
 #
 # Needs root (smbd), smbclient, smbd, python3-impacket, and for CaStorage
 # the Release build (dotnet build -c Release CaStorage.sln). A server that
@@ -34,6 +39,7 @@ nfiles=2000
 nsessions=1000
 repeat=3
 dialect=SMB3_11
+data_base=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --only) parts="$2"; shift 2 ;;
@@ -43,7 +49,8 @@ while [[ $# -gt 0 ]]; do
         --sessions) nsessions="$2"; shift 2 ;;
         --repeat) repeat="$2"; shift 2 ;;
         --dialect) dialect="$2"; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --data-dir) data_base="$2"; shift 2 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) die "unknown argument $1" ;;
     esac
 done
@@ -67,6 +74,17 @@ ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
 work="$(mktemp -d /tmp/castorage-bench.XXXXXX)"
 chmod 0755 "$work"
 shm="$(mktemp -d /dev/shm/castorage-bench.XXXXXX)"
+if [[ -z "$data_base" ]]; then
+    data_base=/tmp
+    if touch "$shm/.x" 2>/dev/null &&
+       setfattr -n user.castorage -v 1 "$shm/.x" 2>/dev/null &&
+       setfattr -n security.castorage -v 1 "$shm/.x" 2>/dev/null; then
+        data_base=/dev/shm
+    fi
+    rm -f "$shm/.x"
+fi
+data="$(mktemp -d "$data_base/castorage-bench-data.XXXXXX")"
+chmod 0755 "$data"
 client_conf="$work/client/smb.conf"
 write_client_conf "$client_conf"
 logdir="$REPO_ROOT/artifacts/bench"
@@ -74,7 +92,7 @@ mkdir -p "$logdir"
 
 watch_pid=""
 sessions_pid=""
-samba_dir="$work/samba"
+samba_dir="$data/samba"
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     [[ -n "$sessions_pid" ]] && stop_pid "$sessions_pid" 5
@@ -84,7 +102,7 @@ cleanup() {
     if [[ -f "$samba_dir/smbd.pid" ]]; then
         "$HERE/../tests/conformance/samba-peer.sh" stop --dir "$samba_dir" || true
     fi
-    rm -rf "$work" "$shm"
+    rm -rf "$work" "$shm" "$data"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -123,7 +141,7 @@ start_server() {
         castorage)
             srv_host=127.0.0.1
             srv_port="$(free_port "$srv_host")"
-            if ! start_castorage "$srv_host" "$srv_port" "$work/castorage-data" "$logdir/castorage-server.log"; then
+            if ! start_castorage "$srv_host" "$srv_port" "$data/castorage" "$logdir/castorage-server.log"; then
                 R[$s.error]="server did not start (is it built? log: $logdir/castorage-server.log)"
                 return 1
             fi
@@ -262,11 +280,11 @@ row() {  # row LABEL METRIC
     local c s
     c="$(val "castorage.$2")"
     s="$(val "samba.$2")"
-    printf '%-46s %12s %12s %8s\n' "$1" "$c" "$s" "$(ratio "$c" "$s")"
+    printf '%-54s %10s %10s %9s\n' "$1" "$c" "$s" "$(ratio "$c" "$s")"
 }
 echo
-echo "bench: client smbclient $(smbclient --version | awk '{print $2}') -m $dialect; loopback; $(nproc) cores; $(date -u +%FT%TZ)"
-printf '%-46s %12s %12s %8s\n' "metric" "CaStorage" "Samba" "CaS/Samba"
+echo "bench: client smbclient $(smbclient --version | awk '{print $2}') -m $dialect; loopback; $(nproc) cores; server data on $data_base; $(date -u +%FT%TZ)"
+printf '%-54s %10s %10s %9s\n' "metric" "CaStorage" "Samba" "CaS/Samba"
 if has_part throughput; then
     row "(a) sequential write ${size_mib} MiB, MiB/s (higher better)" write
     row "(a) sequential read ${size_mib} MiB, MiB/s (higher better)" read

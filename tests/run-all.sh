@@ -32,7 +32,7 @@ while [[ $# -gt 0 ]]; do
         --only=*) only="${1#--only=}"; shift ;;
         --no-build) build=0; shift ;;
         __dotnet-suite) internal_dotnet=1; shift ;;   # internal: run under timeout
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done

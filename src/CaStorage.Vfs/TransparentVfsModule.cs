@@ -13,8 +13,6 @@ public abstract class TransparentVfsModule : IVfsOperations
     /// <summary>The module below this one; set once by <see cref="VfsStackBuilder"/>.</summary>
     protected IVfsOperations Next => _next ?? throw new InvalidOperationException($"{GetType().Name} is not part of a VFS stack");
 
-    internal bool HasNext => _next is not null;
-
     internal void AttachNext(IVfsOperations next)
     {
         ArgumentNullException.ThrowIfNull(next);

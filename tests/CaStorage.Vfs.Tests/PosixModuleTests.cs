@@ -168,6 +168,40 @@ public sealed class PosixModuleTests : IAsyncLifetime
     }
 
     [Fact]
+    public void VerifiedDirectory_RefusesADirectoryReachedThroughASwappedSymlink()
+    {
+        // What a concurrent swap of "a" for a symlink between resolution and open would leave us with.
+        Directory.CreateDirectory(_share.InRoot("real"));
+        File.CreateSymbolicLink(_share.InRoot("swapped"), _share.Outside);
+        File.CreateSymbolicLink(_share.InRoot("link-to-real"), _share.InRoot("real"));
+        var posix = Assert.IsType<PosixVfsModule>(_share.Build(["posix"]).Top);
+        var root = LibC.RealPath(_share.Root, out _)!;
+
+        Assert.Equal(NtStatus.Success, posix.OpenVerifiedDirectory(root, root + "/real", out var fd));
+        LibC.Close(fd);
+        Assert.Equal(NtStatus.Success, posix.OpenVerifiedDirectory(root, root, out fd));
+        LibC.Close(fd);
+        Assert.Equal(NtStatus.AccessDenied, posix.OpenVerifiedDirectory(root, root + "/swapped/dir", out fd));
+        Assert.Equal(-1, fd);
+        Assert.Equal(NtStatus.AccessDenied, posix.OpenVerifiedDirectory(root, LibC.RealPath(_share.Outside, out _)!, out _));
+        // The last component is never followed.
+        Assert.Equal(NtStatus.ObjectPathNotFound, posix.OpenVerifiedDirectory(root, root + "/link-to-real", out _));
+    }
+
+    [Fact]
+    public async Task ConcurrentOpenIf_CreatesOnce_OthersOpenTheSameFile()
+    {
+        var tree = await TempShare.ConnectAsync(_share.Build(["posix"]));
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+            await tree.OpenAsync("race.txt", CreateDisposition.OpenIf, CreateOptions.NonDirectoryFile, AccessMask.FileGenericWrite))));
+        Assert.All(results, r => Assert.Equal(NtStatus.Success, r.Status));
+        Assert.Single(results, r => r.Value!.Action == CreateAction.Created);
+        Assert.Single(results.Select(r => r.Value!.File.FileId).Distinct());
+        foreach (var r in results) await tree.Ops.CloseAsync(r.Value!.File);
+        await tree.DisposeAsync();
+    }
+
+    [Fact]
     public void FileTime_RoundTrips()
     {
         var ft = new DateTimeOffset(2024, 2, 29, 12, 0, 0, TimeSpan.Zero).ToFileTime() + 1234567;

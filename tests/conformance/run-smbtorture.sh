@@ -53,7 +53,7 @@ while [[ $# -gt 0 ]]; do
         --out) out_file="$2"; shift 2 ;;
         -v|--verbose) verbose=1; shift ;;
         --list-candidates) candidates=1; shift ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         -*) die "unknown option $1" ;;
         *) names+=("$1"); shift ;;
     esac

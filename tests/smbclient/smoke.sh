@@ -35,7 +35,7 @@ while [[ $# -gt 0 ]]; do
         --user) user="$2"; shift 2 ;;
         --size-mib) size_mib="$2"; shift 2 ;;
         --timeout) step_timeout="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) die "unknown argument $1" ;;
     esac
 done

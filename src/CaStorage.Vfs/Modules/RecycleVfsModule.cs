@@ -89,12 +89,13 @@ public sealed class RecycleVfsModule : TransparentVfsModule
     {
         if (isDirectory || Options.Repository.Length == 0) return await Next.UnlinkAsync(tree, path, isDirectory, ct).ConfigureAwait(false);
 
-        // Malformed paths, and repositories that do not resolve for this user, go straight to the next module.
-        if (PathSafety.TryParse(path, out var file) != NtStatus.Success || file.IsRoot
-            || PathSafety.TryParse(Substitute(Options.Repository, tree.User.Name, tree.User.Domain, tree.ShareName), out var repository) != NtStatus.Success
+        // Malformed paths go straight to the next module, which returns the right status.
+        if (PathSafety.TryParse(path, out var file) != NtStatus.Success || file.IsRoot)
+            return await Next.UnlinkAsync(tree, path, isDirectory, ct).ConfigureAwait(false);
+        if (PathSafety.TryParse(Substitute(Options.Repository, tree.User.Name, tree.User.Domain, tree.ShareName), out var repository) != NtStatus.Success
             || repository.IsRoot)
         {
-            return await Next.UnlinkAsync(tree, path, isDirectory, ct).ConfigureAwait(false);
+            return await Purge(tree, path, "the recycle repository is not a valid path for this user", ct).ConfigureAwait(false);
         }
 
         if (StartsWith(file, repository)) return await Purge(tree, path, "it is inside the recycle repository", ct).ConfigureAwait(false);

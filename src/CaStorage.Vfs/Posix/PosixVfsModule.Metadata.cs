@@ -229,7 +229,8 @@ public sealed partial class PosixVfsModule
             try
             {
                 int rc;
-                if (d.Exists && d.EntryInode == srcEntryInode && d.ParentReal == srcParent)
+                if (d.Exists && d.EntryInode == srcEntryInode && d.ParentReal == srcParent
+                    && string.Equals(d.EntryName, srcName, StringComparison.OrdinalIgnoreCase))
                 {
                     // The target is the source itself: a no-op, or a change of case only.
                     if (srcName == requested) { newRelative = Relative(d.ParentShareRelative, requested); return NtStatus.Success; }

@@ -186,7 +186,7 @@ public sealed partial class PosixVfsModule
     /// root. Every create, rename and unlink then works relative to this fd with O_NOFOLLOW on the last name,
     /// so a symlink swapped in after resolution cannot redirect it outside the share.
     /// </summary>
-    private NtStatus OpenVerifiedDirectory(string root, string dirReal, out int fd)
+    internal NtStatus OpenVerifiedDirectory(string root, string dirReal, out int fd)
     {
         fd = LibC.Open(dirReal, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
         if (fd < 0)
