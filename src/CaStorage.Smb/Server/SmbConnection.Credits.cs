@@ -6,7 +6,8 @@ namespace CaStorage.Smb.Server;
 /// </summary>
 internal sealed partial class SmbConnection
 {
-    private readonly bool[] _seqBitmap;
+    private readonly ulong[] _seqBitmap;
+    private readonly ulong _seqBits;
     private readonly Lock _creditLock = new();
     private ulong _seqLow;
     private long _seqRange = 1;
@@ -21,16 +22,29 @@ internal sealed partial class SmbConnection
         {
             if (messageId < _seqLow || messageId + n > _seqLow + (ulong)_seqRange || messageId + n < messageId) return false;
             for (ulong i = 0; i < n; i++)
-                if (_seqBitmap[(messageId + i) % (ulong)_seqBitmap.Length]) return false;
-            for (ulong i = 0; i < n; i++) _seqBitmap[(messageId + i) % (ulong)_seqBitmap.Length] = true;
-            while (_seqRange > 0 && _seqBitmap[_seqLow % (ulong)_seqBitmap.Length])
+                if (Used(messageId + i)) return false;
+            for (ulong i = 0; i < n; i++) Mark(messageId + i, true);
+            while (_seqRange > 0 && Used(_seqLow))
             {
-                _seqBitmap[_seqLow % (ulong)_seqBitmap.Length] = false;
+                Mark(_seqLow, false);
                 _seqLow++;
                 _seqRange--;
             }
             return true;
         }
+    }
+
+    private bool Used(ulong id)
+    {
+        var bit = id % _seqBits;
+        return (_seqBitmap[bit >> 6] & (1UL << (int)(bit & 63))) != 0;
+    }
+
+    private void Mark(ulong id, bool used)
+    {
+        var bit = id % _seqBits;
+        if (used) _seqBitmap[bit >> 6] |= 1UL << (int)(bit & 63);
+        else _seqBitmap[bit >> 6] &= ~(1UL << (int)(bit & 63));
     }
 
     /// <summary>Grants credits for a response: what was asked (at least one), within the server's maximum.</summary>

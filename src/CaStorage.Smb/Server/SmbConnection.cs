@@ -36,7 +36,9 @@ internal sealed partial class SmbConnection
         RemoteEndPoint = remote;
         Server = server;
         Log = server.LoggerFactory.CreateLogger("CaStorage.Smb.Connection");
-        _seqBitmap = new bool[server.Settings.MaxCredits * 2];
+        // Twice the maximum window, so ids inside any window never alias in the ring.
+        _seqBits = (ulong)server.Settings.MaxCredits * 2;
+        _seqBitmap = new ulong[(_seqBits + 63) / 64];
     }
 
     public string Id { get; }
