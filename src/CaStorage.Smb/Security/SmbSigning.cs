@@ -75,7 +75,7 @@ internal sealed class SmbSigner : IDisposable
     private const int TagSize = 16;
 
     private readonly SigningAlgorithm _algorithm;
-    private readonly byte[]? _hmacKey;
+    private readonly IncrementalHash? _hmac;
     private readonly AesCmac? _cmac;
     private readonly AesGcm? _gcm;
 
@@ -85,7 +85,7 @@ internal sealed class SmbSigner : IDisposable
         switch (algorithm)
         {
             case SigningAlgorithm.HmacSha256:
-                _hmacKey = key.ToArray();
+                _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
                 break;
             case SigningAlgorithm.AesCmac:
                 _cmac = new AesCmac(key);
@@ -151,10 +151,7 @@ internal sealed class SmbSigner : IDisposable
     {
         _cmac?.Dispose();
         _gcm?.Dispose();
-        if (_hmacKey is not null)
-        {
-            CryptographicOperations.ZeroMemory(_hmacKey);
-        }
+        _hmac?.Dispose();
     }
 
     /// <summary>MAC over header || body; <paramref name="header"/> already has a zero signature.</summary>
@@ -164,11 +161,11 @@ internal sealed class SmbSigner : IDisposable
         {
             case SigningAlgorithm.HmacSha256:
             {
-                using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _hmacKey!);
-                hmac.AppendData(header);
-                hmac.AppendData(body);
+                // GetHashAndReset leaves the keyed instance ready for the next message.
+                _hmac!.AppendData(header);
+                _hmac.AppendData(body);
                 Span<byte> full = stackalloc byte[32];
-                hmac.GetHashAndReset(full);
+                _hmac.GetHashAndReset(full);
                 full[..SmbSigning.SignatureSize].CopyTo(mac);
                 break;
             }

@@ -11,10 +11,11 @@ namespace CaStorage.Smb.Security;
 /// <item>NTLMSSP listed later: the optimistic token belongs to another mechanism and is ignored; the reply
 ///   selects NTLMSSP with negState request-mic and no token (RFC 4178 5: the acceptor's choice is not
 ///   the initiator's preferred mechanism, so the MIC exchange is mandatory).</item>
-/// <item>After AUTHENTICATE, when NTLM integrity is available and either the AUTHENTICATE carried a MIC,
-///   the client sent a mechListMIC, or a MIC was requested, the client's MIC over the DER mechTypes is
-///   verified and the server's MIC is returned. If the client has not sent its MIC yet, one more round
-///   (accept-incomplete + server MIC) waits for it.</item>
+/// <item>After AUTHENTICATE, when NTLM integrity is available (a session key and NTLMSSP signing) and
+///   either the AUTHENTICATE carried an NTLM MIC or the client sent a mechListMIC, the client's MIC over
+///   the DER mechTypes is verified and the server's MIC is returned. If the client has not sent its MIC
+///   yet, one more round (accept-incomplete + server MIC) waits for it. As in Samba, request-mic alone
+///   does not make the exchange mandatory, so clients that ignore it still interoperate.</item>
 /// </list>
 /// On failure in SPNEGO mode <paramref name="output"/> of <see cref="Step"/> is a negState=reject token
 /// (the SMB layer may send it or an empty buffer); in raw mode it is empty. Never throws on bad input.
@@ -26,7 +27,6 @@ internal sealed class SpnegoServerContext
     private NtlmServerContext? _ntlm;
     private Phase _phase = Phase.Start;
     private bool _raw;
-    private bool _micRequested;
     private byte[]? _mechTypesDer;
     private NtlmAuthResult? _pending;
 
@@ -158,10 +158,9 @@ internal sealed class SpnegoServerContext
 
         // Either NTLMSSP is not the client's preferred mechanism (any optimistic token is for another
         // mechanism and is dropped) or no token was sent: select NTLMSSP and let the client start it.
-        _micRequested = index > 0;
         _phase = Phase.AwaitNtlmNegotiate;
         output = Spnego.BuildNegTokenResp(
-            _micRequested ? SpnegoNegState.RequestMic : SpnegoNegState.AcceptIncomplete,
+            index > 0 ? SpnegoNegState.RequestMic : SpnegoNegState.AcceptIncomplete,
             Spnego.NtlmSspOid,
             [],
             []);
@@ -202,7 +201,7 @@ internal sealed class SpnegoServerContext
         }
 
         bool haveSign = ntlm.SupportsIntegrity;
-        bool needMic = haveSign && (ntlm.AuthenticateHadMic || token.MechListMic is not null || _micRequested);
+        bool needMic = haveSign && (ntlm.AuthenticateHadMic || token.MechListMic is not null);
         bool clientMicChecked = false;
         if (haveSign && token.MechListMic is { } clientMic)
         {

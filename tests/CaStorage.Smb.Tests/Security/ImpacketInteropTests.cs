@@ -18,15 +18,32 @@ public sealed class ImpacketInteropTests
     private const string Script = """
         import sys
         from impacket import ntlm
+        from impacket.spnego import SPNEGO_NegTokenInit, SPNEGO_NegTokenResp, TypesMech
         from Cryptodome.Cipher import ARC4
         t1 = ntlm.getNTLMSSPType1('IMPACKETWS', '', signingRequired=True)
         if sys.argv[1] == 'negotiate':
             print(t1.getData().hex())
             sys.exit(0)
-        challenge = bytes.fromhex(sys.argv[2])
+        if sys.argv[1] == 'spnego-init':
+            init = SPNEGO_NegTokenInit()
+            init['MechTypes'] = [TypesMech['NTLMSSP - Microsoft NTLM Security Support Provider']]
+            init['MechToken'] = t1.getData()
+            print(init.getData().hex())
+            sys.exit(0)
+        if sys.argv[1] == 'spnego-auth':
+            resp = SPNEGO_NegTokenResp(bytes.fromhex(sys.argv[2]))
+            challenge = resp['ResponseToken']
+            print(resp['NegState'].hex(), resp['SupportedMech'].hex())
+        else:
+            challenge = bytes.fromhex(sys.argv[2])
         user, password, domain = sys.argv[3], sys.argv[4], sys.argv[5]
         t3, key = ntlm.getNTLMSSPType3(t1, challenge, user, password, domain)
-        print(t3.getData().hex())
+        if sys.argv[1] == 'spnego-auth':
+            wrapped = SPNEGO_NegTokenResp()
+            wrapped['ResponseToken'] = t3.getData()
+            print(wrapped.getData().hex())
+        else:
+            print(t3.getData().hex())
         print(key.hex())
         flags = t3['flags']
         message = b'CaStorage mechListMIC check'
@@ -90,6 +107,28 @@ public sealed class ImpacketInteropTests
         Assert.True(server.SupportsIntegrity);
         Assert.True(server.VerifySignature(MicInput, Convert.FromHexString(lines[2])));
         Assert.Equal(lines[3], Convert.ToHexStringLower(server.MakeSignature(MicInput)));
+    }
+
+    [Fact]
+    public void ImpacketSpnegoClient_ParsesOurTokensAndAuthenticates()
+    {
+        var users = new TestUserStore().Add("alice", "Secr3t!");
+        var server = new SpnegoServerContext(() => new NtlmServerContext(users, Options()));
+
+        var init = Convert.FromHexString(RunImpacket("spnego-init")[0]);
+        Assert.Equal(NtStatus.MoreProcessingRequired, server.Step(init, out var round1));
+
+        var lines = RunImpacket("spnego-auth", Convert.ToHexString(round1), "alice", "Secr3t!", "CORP");
+        // impacket decoded negState accept-incomplete (01) and the NTLMSSP OID (DER content bytes).
+        Assert.Equal("01 2b06010401823702020a", lines[0]);
+        Assert.Equal(NtStatus.Success, server.Step(Convert.FromHexString(lines[1]), out var round2));
+
+        Assert.Equal(lines[2], Convert.ToHexStringLower(server.Result!.SessionKey!));
+        Assert.Equal("alice", server.Result.UserName);
+        // impacket sends no mechListMIC and no NTLM MIC: the server completes without a MIC exchange.
+        var (negState, _, _, mic) = TestSpnegoClient.ParseResp(round2);
+        Assert.Equal(0, negState);
+        Assert.Null(mic);
     }
 
     [Fact]

@@ -102,6 +102,25 @@ public sealed class SmbSigningTests
         Assert.False(SmbSigning.Verify(alg, other, message));
     }
 
+    [Theory]
+    [InlineData("HmacSha256")]
+    [InlineData("AesCmac")]
+    [InlineData("AesGmac")]
+    public void Signer_ReusedAcrossMessages_MatchesOneShot(string algorithm)
+    {
+        var alg = Enum.Parse<SigningAlgorithm>(algorithm);
+        using var signer = new SmbSigner(alg, Key);
+        for (int i = 0; i < 5; i++)
+        {
+            var a = Message(64 + (i * 37), 0x0008, 0x8, (ulong)i);
+            var b = (byte[])a.Clone();
+            signer.Sign(a);
+            SmbSigning.Sign(alg, Key, b);
+            Assert.Equal(b, a);
+            Assert.True(signer.Verify(b));
+        }
+    }
+
     [Fact]
     public void Verify_ShortMessage_ReturnsFalse()
     {

@@ -177,6 +177,23 @@ public sealed class SpnegoTests
     }
 
     [Fact]
+    public void RoundTrip_KerberosPreferred_ClientWithoutAnyMic_CompletesLikeSamba()
+    {
+        var ntlm = new TestNtlmClient("alice", "CORP", "Secr3t!") { IncludeMic = false };
+        var client = new TestSpnegoClient(ntlm, Spnego.KerberosOid, Spnego.NtlmSspOid);
+        var server = NewServer();
+        server.Step(client.InitToken([0x60, 0x00]), out var round1);
+        Assert.Equal(3, TestSpnegoClient.ParseResp(round1).NegState);
+        server.Step(TestSpnegoClient.RespToken(ntlm.Negotiate(), null), out var round2);
+        var auth = ntlm.Authenticate(TestSpnegoClient.ParseResp(round2).ResponseToken!);
+
+        Assert.Equal(NtStatus.Success, server.Step(TestSpnegoClient.RespToken(auth, null), out var round3));
+        var (negState, _, _, mic) = TestSpnegoClient.ParseResp(round3);
+        Assert.Equal(0, negState);
+        Assert.Null(mic);
+    }
+
+    [Fact]
     public void RoundTrip_NtlmFirstWithoutOptimisticToken_SelectsNtlm()
     {
         var client = new TestSpnegoClient(Alice());
