@@ -22,6 +22,9 @@ public interface IFileStateService
     /// <summary>May the file be replaced/deleted by someone without an open on it (rename target)?</summary>
     ValueTask<NtStatus> CheckReplaceAsync(FileKey file);
 
+    /// <summary>Would an open with this access and sharing conflict with the file's current opens? (No open is recorded.)</summary>
+    ValueTask<NtStatus> ProbeShareAccessAsync(FileKey file, AccessMask access, ShareAccess share);
+
     /// <summary>The caller removed a delete-pending file after the last close.</summary>
     ValueTask FileDeletedAsync(FileKey file);
 

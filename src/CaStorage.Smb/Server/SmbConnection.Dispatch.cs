@@ -38,7 +38,6 @@ internal sealed partial class SmbConnection
             {
                 if (!SmbHeader.TryRead(frame.AsSpan(off, len - off), out var h))
                     throw new SmbConnectionErrorException("malformed SMB2 header");
-                if (off == 0 && h.IsRelated) h.Flags &= ~SmbFlags.RelatedOperations; // the first request of a chain is never related
                 int msgLen;
                 if (h.NextCommand == 0) msgLen = len - off;
                 else if (h.NextCommand < SmbHeader.Size || h.NextCommand % 8 != 0 || off + (long)h.NextCommand > len)
@@ -141,20 +140,32 @@ internal sealed partial class SmbConnection
         // Fixed part must be present (StructureSize counts one byte of a variable buffer when odd).
         if (msg.Length < SmbHeader.Size + (d.StructureSize & ~1)) return NtStatus.InvalidParameter;
 
+        var compound = req.Compound;
         if (h.IsRelated)
         {
-            h.SessionId = req.Compound.SessionId;
-            h.TreeId = req.Compound.TreeId;
+            // MS-SMB2 3.3.5.2.7.2: the first request of a chain cannot be related, and a related request inherits
+            // the session and tree of the previous one; without a valid one to inherit it is invalid.
+            if (!compound.Started || !compound.SessionValid) return NtStatus.InvalidParameter;
+            h.SessionId = compound.SessionId;
+            h.TreeId = compound.TreeId;
             req.Header = h;
         }
+        else
+        {
+            // An unrelated request starts a new chain: no FileId is carried over.
+            compound.LastOpen = null;
+            compound.LastStatus = NtStatus.Success;
+        }
+        compound.Started = true;
+        compound.SessionValid = false;
 
         if (d.NeedsSession || h.Command == SmbCommand.SessionSetup)
         {
             if (h.SessionId != 0 || d.NeedsSession)
             {
-                if (!TryGetSession(h.SessionId, out var session))
-                    return h.Command == SmbCommand.SessionSetup ? NtStatus.UserSessionDeleted : NtStatus.UserSessionDeleted;
+                if (!TryGetSession(h.SessionId, out var session)) return NtStatus.UserSessionDeleted;
                 req.Session = session;
+                compound.SessionValid = true;
                 if (session.State == SessionState.Expired) return NtStatus.NetworkSessionExpired;
                 if (session.State == SessionState.InProgress && h.Command != SmbCommand.SessionSetup)
                     return NtStatus.UserSessionDeleted;

@@ -45,4 +45,6 @@ internal sealed class DirectoryCursor
     public required string Pattern { get; init; }
     public int Index { get; set; }
     public bool Started { get; set; }
+    /// <summary>The directory's change time when the snapshot was taken: if it moves, remaining entries are revalidated.</summary>
+    public long SnapshotChangeTime { get; set; }
 }

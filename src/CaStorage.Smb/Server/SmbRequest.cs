@@ -45,4 +45,8 @@ internal sealed class CompoundState
     public NtStatus LastStatus { get; set; }
     public ulong SessionId { get; set; }
     public uint TreeId { get; set; }
+    /// <summary>A request of this frame has been seen (a related first request is invalid).</summary>
+    public bool Started { get; set; }
+    /// <summary>The previous request resolved its session: related requests may inherit it.</summary>
+    public bool SessionValid { get; set; }
 }

@@ -66,6 +66,7 @@ internal sealed class FileActor
             case QueryDeletePending m: m.Reply.TrySetResult(_deletePending); break;
             case CheckRename m: m.Reply.TrySetResult(DoCheckRename(m.Open)); break;
             case CheckReplace m: m.Reply.TrySetResult(_opens.Count == 0 ? NtStatus.Success : NtStatus.AccessDenied); break;
+            case ProbeShareAccess m: m.Reply.TrySetResult(DoProbe(m.Access, m.Share)); break;
             case Deleted m: _deletePending = false; m.Reply.TrySetResult(true); break;
         }
     }
@@ -105,6 +106,13 @@ internal sealed class FileActor
             _deletePending = false;
             foreach (var o in _opens.Values) o.DeletePendingByThis = false;
         }
+        return NtStatus.Success;
+    }
+
+    private NtStatus DoProbe(AccessMask access, ShareAccess share)
+    {
+        foreach (var e in _opens.Values)
+            if (ShareModeRules.Conflicts(e.Request.Access, e.Request.Share, access, share)) return NtStatus.SharingViolation;
         return NtStatus.Success;
     }
 

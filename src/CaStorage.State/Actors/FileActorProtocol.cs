@@ -12,5 +12,6 @@ internal static class FileActorProtocol
     internal sealed record QueryDeletePending(TaskCompletionSource<bool> Reply) : Command;
     internal sealed record CheckRename(OpenId Open, TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record CheckReplace(TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record ProbeShareAccess(AccessMask Access, ShareAccess Share, TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record Deleted(TaskCompletionSource<bool> Reply) : Command;
 }

@@ -105,6 +105,13 @@ internal sealed class LocalFileStateService : IFileStateService
         return await tcs.Task.ConfigureAwait(false);
     }
 
+    public async ValueTask<NtStatus> ProbeShareAccessAsync(FileKey file, AccessMask access, ShareAccess share)
+    {
+        var tcs = Tcs<NtStatus>();
+        Send(file, new ProbeShareAccess(access, share, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
     public async ValueTask FileDeletedAsync(FileKey file)
     {
         var tcs = Tcs<bool>();

@@ -11,7 +11,8 @@ namespace CaStorage.Smb.Server.Handlers;
 internal static class CreateHandler
 {
     private const uint ValidAttributes = 0x00007FB7 | 0x00020000;
-    private const CreateOptions NotSupportedOptions = CreateOptions.ReserveOpfilter | (CreateOptions)0x00800000 /* open for free space query */;
+    // FILE_RESERVE_OPFILTER is refused; FILE_OPEN_FOR_FREE_SPACE_QUERY is ignored, as Windows and Samba do (Word sends it).
+    private const CreateOptions NotSupportedOptions = CreateOptions.ReserveOpfilter;
     private const uint ValidOptionsMask = 0x00FFFFFF;
 
     internal sealed record CreateContext(string Name, int DataStart, int DataLength);

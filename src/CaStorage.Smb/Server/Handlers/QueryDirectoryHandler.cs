@@ -8,7 +8,8 @@ namespace CaStorage.Smb.Server.Handlers;
 /// <summary>MS-SMB2 2.2.33/2.2.34 QUERY_DIRECTORY (3.3.5.18).</summary>
 internal static class QueryDirectoryHandler
 {
-    private const byte RestartScans = 0x01, ReturnSingleEntry = 0x02, IndexSpecified = 0x04, Reopen = 0x10;
+    // SMB2_INDEX_SPECIFIED (0x04) is accepted and ignored: NTFS has no stable file indexes either.
+    private const byte RestartScans = 0x01, ReturnSingleEntry = 0x02, Reopen = 0x10;
 
     /// <summary>
     /// Request: StructureSize(33) FileInformationClass Flags FileIndex FileId(16) FileNameOffset FileNameLength
@@ -53,12 +54,27 @@ internal static class QueryDirectoryHandler
                 entries.Add(new VfsDirEntry("..", parent.IsSuccess ? parent.Value! : self.Value!));
             }
             entries.AddRange(list.Value!);
-            cursor = new DirectoryCursor { Entries = entries, Pattern = pattern };
+            cursor = new DirectoryCursor { Entries = entries, Pattern = pattern, SnapshotChangeTime = self.IsSuccess ? Math.Max(self.Value!.ChangeTime, self.Value.LastWriteTime) : 0 };
             open.Cursor = cursor;
         }
-        else if ((flags & IndexSpecified) != 0)
+        else
         {
-            // FileIndex positioning is not supported by NTFS either; continue from the cursor.
+            // Entries removed since the snapshot must not be returned (smb2.dir.fixed): when the directory changed,
+            // drop the remaining entries that are gone. New entries are not added (Windows does not promise them).
+            var self = await ops.FstatAsync(open.File, c.Closed).ConfigureAwait(false);
+            var now = self.IsSuccess ? Math.Max(self.Value!.ChangeTime, self.Value.LastWriteTime) : 0;
+            if (now != cursor.SnapshotChangeTime && cursor.Index < cursor.Entries.Count)
+            {
+                var list = await ops.EnumerateAsync(open.File, c.Closed).ConfigureAwait(false);
+                if (list.IsSuccess)
+                {
+                    var present = new HashSet<string>(list.Value!.Select(e => e.Name), StringComparer.Ordinal) { ".", ".." };
+                    var kept = cursor.Entries.Take(cursor.Index).Concat(cursor.Entries.Skip(cursor.Index).Where(e => present.Contains(e.Name))).ToList();
+                    cursor.Entries.Clear();
+                    cursor.Entries.AddRange(kept);
+                }
+                cursor.SnapshotChangeTime = now;
+            }
         }
 
         var o = r.Out;

@@ -34,7 +34,7 @@ internal static class QueryInfoHandler
         o.U16(0);
         o.U32(0);
         var dataStart = o.Length;
-        (NtStatus Status, bool Variable) res = infoType switch
+        (NtStatus Status, bool _) res = infoType switch
         {
             InfoFile => await QueryFileAsync(c, r, open, (FileInfoClass)cls).ConfigureAwait(false),
             InfoFileSystem => await QueryFsAsync(c, open, (FsInfoClass)cls, o).ConfigureAwait(false),
@@ -47,8 +47,10 @@ internal static class QueryInfoHandler
         var status = NtStatus.Success;
         if (produced > outLen)
         {
-            if (!res.Variable || infoType == InfoSecurity) { o.SetLength(body); return NtStatus.InfoLengthMismatch; }
-            // Variable-length data is truncated with STATUS_BUFFER_OVERFLOW (MS-SMB2 3.3.5.20.1).
+            // Below the structure's fixed part: STATUS_INFO_LENGTH_MISMATCH; otherwise the data is truncated with
+            // STATUS_BUFFER_OVERFLOW (MS-SMB2 3.3.5.20.1, MS-FSA 2.1.5.12).
+            var fixedPart = infoType == InfoFile ? FixedSize((FileInfoClass)cls) : infoType == InfoFileSystem ? FixedSize((FsInfoClass)cls) : int.MaxValue;
+            if (outLen < fixedPart) { o.SetLength(body); return NtStatus.InfoLengthMismatch; }
             o.SetLength(dataStart + (int)outLen);
             produced = (int)outLen;
             status = NtStatus.BufferOverflow;
@@ -58,6 +60,24 @@ internal static class QueryInfoHandler
         if (produced == 0) o.U8(0);
         return status;
     }
+
+    /// <summary>Size of each class's fixed part (what a buffer must hold before truncation is allowed).</summary>
+    private static int FixedSize(FileInfoClass c) => c switch
+    {
+        FileInfoClass.Basic => 40, FileInfoClass.Standard => 24, FileInfoClass.Internal => 8, FileInfoClass.Ea => 4,
+        FileInfoClass.Access => 4, FileInfoClass.Position => 8, FileInfoClass.Mode => 4, FileInfoClass.Alignment => 4,
+        FileInfoClass.All => 104, FileInfoClass.AlternateName => 8, FileInfoClass.Stream => 32, FileInfoClass.Compression => 16,
+        FileInfoClass.NetworkOpen => 56, FileInfoClass.AttributeTag => 8, FileInfoClass.NormalizedName => 8, FileInfoClass.Id => 24,
+        FileInfoClass.FullEa => 12,
+        _ => int.MaxValue,
+    };
+
+    private static int FixedSize(FsInfoClass c) => c switch
+    {
+        FsInfoClass.Volume => 24, FsInfoClass.Size => 24, FsInfoClass.Device => 8, FsInfoClass.Attribute => 16,
+        FsInfoClass.Control => 48, FsInfoClass.FullSize => 32, FsInfoClass.ObjectId => 64, FsInfoClass.SectorSize => 28,
+        _ => int.MaxValue,
+    };
 
     private static async ValueTask<(NtStatus, bool)> QueryFileAsync(SmbConnection c, SmbRequest r, SmbOpen open, FileInfoClass cls)
     {
@@ -98,7 +118,9 @@ internal static class QueryInfoHandler
             default:
                 return (NtStatus.InvalidInfoClass, false);
         }
-        if (!readAttrs && cls is not (FileInfoClass.Internal or FileInfoClass.NormalizedName)) return (NtStatus.AccessDenied, false);
+        // MS-FSA 2.1.5.12: only the attribute-bearing classes need FILE_READ_ATTRIBUTES.
+        if (!readAttrs && cls is FileInfoClass.Basic or FileInfoClass.All or FileInfoClass.NetworkOpen or FileInfoClass.AttributeTag)
+            return (NtStatus.AccessDenied, false);
         var q = await ops.FstatAsync(open.File, c.Closed).ConfigureAwait(false);
         if (!q.IsSuccess) return (q.Status, false);
         var i = q.Value!;
@@ -118,7 +140,12 @@ internal static class QueryInfoHandler
                 o.U64(0);
                 break;
             case FileInfoClass.AlternateName:
-                return (NtStatus.ObjectNameNotFound, false);
+                {
+                    var shortName = ShortNames.Of(LastComponent(open.File.Path));
+                    o.U32((uint)Encoding.Unicode.GetByteCount(shortName));
+                    o.Utf16(shortName);
+                    return (NtStatus.Success, true);
+                }
             case FileInfoClass.NormalizedName:
                 if (c.Dialect < SmbDialect.Smb311) return (NtStatus.NotSupported, false);
                 {
@@ -163,12 +190,18 @@ internal static class QueryInfoHandler
         return (NtStatus.Success, false);
     }
 
+    private static string LastComponent(string path)
+    {
+        var i = path.LastIndexOf('\\');
+        return i < 0 ? path : path[(i + 1)..];
+    }
+
     private static async ValueTask<NtStatus> FullEaAsync(SmbConnection c, SmbOpen open, ResponseBuffer o)
     {
         if (!HandlerUtil.HasAccess(open, AccessMask.FileReadEa)) return NtStatus.AccessDenied;
         var eas = await open.Tree.Vfs.Ops.GetEasAsync(open.File, c.Closed).ConfigureAwait(false);
         if (!eas.IsSuccess) return eas.Status;
-        if (eas.Value!.Count == 0) return NtStatus.NoEasOnFile;
+        // No EAs: an empty list with success, as Samba answers (smb2.getinfo.getinfo_access).
         var prev = -1;
         foreach (var ea in eas.Value!)
         {
@@ -243,7 +276,15 @@ internal static class QueryInfoHandler
                 o.U32(0);
                 return (NtStatus.Success, false);
             case FsInfoClass.Control:
-                return (NtStatus.NotSupported, false);
+                // FILE_FS_CONTROL_INFORMATION: no quotas are enforced; thresholds and limits "none" (all ones).
+                o.I64(0);
+                o.I64(0);
+                o.I64(0);
+                o.I64(-1);
+                o.I64(-1);
+                o.U32(0);
+                o.U32(0);
+                return (NtStatus.Success, false);
             default:
                 return (NtStatus.InvalidInfoClass, false);
         }

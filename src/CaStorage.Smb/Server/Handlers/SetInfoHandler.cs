@@ -166,6 +166,16 @@ internal static class SetInfoHandler
         // Windows: other opens of the file must share delete.
         var chk = await c.Server.FileState.CheckRenameAsync(open.Key, open.Id).ConfigureAwait(false);
         if (chk != NtStatus.Success) return chk;
+        // The rename acts on the parent directory as an open with DELETE access sharing read and write would (Windows,
+        // Samba): a parent open that holds DELETE access or does not share delete makes it a sharing violation.
+        var parentPath = ParentOf(open.File.Path);
+        var parent = await ops.StatAsync(tree.Vfs, parentPath, ct).ConfigureAwait(false);
+        if (parent.IsSuccess)
+        {
+            var pst = await c.Server.FileState.ProbeShareAccessAsync(new FileKey(tree.Share.Name, parent.Value!.FileId),
+                AccessMask.Delete, ShareAccess.Read | ShareAccess.Write).ConfigureAwait(false);
+            if (pst != NtStatus.Success) return pst;
+        }
         if (string.Equals(target, open.File.Path, StringComparison.OrdinalIgnoreCase) && !string.Equals(target, open.File.Path, StringComparison.Ordinal))
         {
             // A case-only rename of the same file.
@@ -195,6 +205,12 @@ internal static class SetInfoHandler
                     return NtStatus.AccessDenied;
         }
         return await ops.RenameAsync(open.File, target, replace, ct).ConfigureAwait(false);
+    }
+
+    private static string ParentOf(string path)
+    {
+        var i = path.TrimEnd('\\').LastIndexOf('\\');
+        return i < 0 ? "" : path[..i];
     }
 
     /// <summary>FILE_FULL_EA_INFORMATION list (MS-FSCC 2.4.15).</summary>
