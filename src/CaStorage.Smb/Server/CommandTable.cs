@@ -31,7 +31,7 @@ internal static class CommandTable
         new(SmbCommand.Cancel, 4, false, false, None, static (_, _) => ValueTask.FromResult(NtStatus.Success)),
         new(SmbCommand.Echo, 4, false, false, None, static (_, r) => SimpleHandlers.EchoAsync(r)),
         new(SmbCommand.QueryDirectory, 33, true, true, 8, QueryDirectoryHandler.HandleAsync),
-        new(SmbCommand.ChangeNotify, 32, true, true, 8, SimpleHandlers.ChangeNotifyAsync),
+        new(SmbCommand.ChangeNotify, 32, true, true, 8, ChangeNotifyHandler.HandleAsync),
         new(SmbCommand.QueryInfo, 41, true, true, 24, QueryInfoHandler.HandleAsync),
         new(SmbCommand.SetInfo, 33, true, true, 16, SetInfoHandler.HandleAsync),
         new(SmbCommand.OplockBreak, 24, true, true, 8, SimpleHandlers.OplockBreakAsync),

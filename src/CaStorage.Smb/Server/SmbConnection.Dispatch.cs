@@ -108,6 +108,15 @@ internal sealed partial class SmbConnection
 
         if (Log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
             SmbLog.RequestCompleted(Log, Id, h.SessionId, h.TreeId, h.MessageId, h.Command.ToString(), status.ToWireName());
+        AsyncOperation? pending = null;
+        if (status == NtStatus.Pending && req.AsyncContinuation is { } work)
+        {
+            // Interim response now; the final one comes from the background work (MS-SMB2 3.3.4.2).
+            req.Out.SetLength(req.BodyStart);
+            pending = StartAsync(req, work);
+            h.Flags |= SmbFlags.AsyncCommand;
+            h.AsyncId = pending.AsyncId;
+        }
         var respBody = req.Out.Length - req.BodyStart;
         if (status != NtStatus.Success && respBody == 0) WriteErrorBody(req);
 
@@ -115,7 +124,8 @@ internal sealed partial class SmbConnection
         var sign = session is not null && session.CanSign
             && (h.IsSigned || session.SigningRequired || req.ForceSign) && !req.NoSign;
         var rh = h;
-        rh.Flags = SmbFlags.ServerToRedir | (h.Flags & (SmbFlags.RelatedOperations | SmbFlags.PriorityMask)) | (sign ? SmbFlags.Signed : 0);
+        rh.Flags = SmbFlags.ServerToRedir | (h.Flags & (SmbFlags.RelatedOperations | SmbFlags.PriorityMask | SmbFlags.AsyncCommand))
+            | (sign ? SmbFlags.Signed : 0);
         rh.NextCommand = 0;
         rh.Credits = GrantCredits(h.Credits, charge);
         rh.SessionId = req.ResponseSessionId != 0 ? req.ResponseSessionId : (session?.Id ?? h.SessionId);
@@ -127,6 +137,7 @@ internal sealed partial class SmbConnection
         req.Compound.SessionId = rh.SessionId;
         req.Compound.TreeId = rh.TreeId;
         req.AfterResponse?.Invoke(req.Out.Array.AsSpan(req.ResponseStart, req.Out.Length - req.ResponseStart));
+        pending?.Start(rh with { }, sign ? session : null);
         return (true, sign ? session : null);
     }
 
@@ -226,13 +237,19 @@ internal sealed partial class SmbConnection
         else o.U8(0);
     }
 
+    /// <summary>MS-SMB2 3.3.5.16: cancel the pending request named by AsyncId (or by MessageId before it went async).</summary>
     private void HandleCancel(SmbRequest req)
     {
-        // Requests complete synchronously today; asynchronous operations register here when they exist.
-        CancelAsync(req.Header);
+        var h = req.Header;
+        foreach (var op in _async.Values)
+        {
+            if (h.IsAsync ? op.AsyncId == h.AsyncId : op.MessageId == h.MessageId)
+            {
+                op.Cancel();
+                return;
+            }
+        }
     }
-
-    partial void CancelAsync(SmbHeader header);
 
     /// <summary>
     /// An SMB1 NEGOTIATE (MS-SMB2 3.3.5.3.1) offering "SMB 2.002" or "SMB 2.???" is answered with an SMB2 NEGOTIATE

@@ -1,4 +1,5 @@
 using CaStorage.Core;
+using CaStorage.State.Notify;
 
 namespace CaStorage.Smb.Server;
 
@@ -13,6 +14,8 @@ internal sealed partial class SmbConnection
         if (Interlocked.Exchange(ref open.Closed, 1) != 0) return false;
         RemoveOpen(open);
         if (open.ResumeKey != 0) Server.UnregisterResumeKey(open.ResumeKey);
+        // A pending CHANGE_NOTIFY on this handle completes with STATUS_NOTIFY_CLEANUP.
+        open.Watch?.Dispose();
         var ops = open.Tree.Vfs.Ops;
         var outcome = await Server.FileState.CloseAsync(open.Key, open.Id).ConfigureAwait(false);
         await ops.CloseAsync(open.File).ConfigureAwait(false);
@@ -20,6 +23,8 @@ internal sealed partial class SmbConnection
         try
         {
             var st = await ops.UnlinkAsync(open.Tree.Vfs, open.File.Path, open.IsDirectory, CancellationToken.None).ConfigureAwait(false);
+            if (st == NtStatus.Success)
+                Server.Notify.Report(open.Tree.Share.Name, open.File.Path, NotifyAction.Removed, open.IsDirectory ? NotifyFilter.DirName : NotifyFilter.FileName);
             return st == NtStatus.Success;
         }
         finally

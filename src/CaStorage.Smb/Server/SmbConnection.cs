@@ -212,12 +212,14 @@ internal sealed partial class SmbConnection
         RemoveSession(session.Id, out _);
         Server.UnregisterSession(session);
         session.State = SessionState.Expired;
+        CancelPending(op => op.Session == session);
         foreach (var t in session.Trees.ToArray()) await DisconnectTreeAsync(t).ConfigureAwait(false);
     }
 
     internal async Task DisconnectTreeAsync(SmbTreeConnect tree)
     {
         tree.Session.RemoveTree(tree.Id, out _);
+        CancelPending(op => op.Tree == tree);
         foreach (var o in _opens.Values.Where(o => o.Tree == tree).ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
         if (tree.VfsOrNull is { } vfs) await vfs.DisposeAsync().ConfigureAwait(false);
     }

@@ -1,5 +1,6 @@
 using CaStorage.Core;
 using CaStorage.State;
+using CaStorage.State.Notify;
 using CaStorage.Vfs;
 
 namespace CaStorage.Smb.Server;
@@ -34,6 +35,9 @@ internal sealed class SmbOpen
     public bool DeleteOnClose { get; set; }
     public ulong ResumeKey { get; set; }
     public int Closed;
+
+    /// <summary>The directory watch of CHANGE_NOTIFY on this open (kept between requests so no change is lost).</summary>
+    public NotifyWatch? Watch { get; set; }
 
     /// <summary>Directory enumeration cursor (QUERY_DIRECTORY).</summary>
     public DirectoryCursor? Cursor { get; set; }

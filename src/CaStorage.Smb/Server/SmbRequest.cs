@@ -33,11 +33,28 @@ internal sealed class SmbRequest
 
     public ReadOnlySpan<byte> Span => Message.Span;
 
+    /// <summary>Set by <see cref="GoAsync"/>: the rest of the work, run after the interim STATUS_PENDING response.</summary>
+    public AsyncWork? AsyncContinuation { get; private set; }
+
+    /// <summary>
+    /// Turns this request asynchronous (MS-SMB2 3.3.4.2): the server answers STATUS_PENDING with an AsyncId now and
+    /// runs <paramref name="work"/> in the background, which writes the final body and returns its status. The work
+    /// must not touch <see cref="Message"/> (the request buffer is reused): capture what it needs first.
+    /// </summary>
+    public NtStatus GoAsync(AsyncWork work)
+    {
+        AsyncContinuation = work;
+        return NtStatus.Pending;
+    }
+
     /// <summary>Offset in <see cref="Out"/> where this response's body starts (offsets in the body are relative to ResponseStart).</summary>
     public int BodyStart => ResponseStart + SmbHeader.Size;
 }
 
 internal delegate void SpanAction(ReadOnlySpan<byte> response);
+
+/// <summary>The asynchronous remainder of a request: writes the final response body into the buffer.</summary>
+internal delegate ValueTask<NtStatus> AsyncWork(ResponseBuffer body, CancellationToken cancellation);
 
 internal sealed class CompoundState
 {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using CaStorage.Smb.Security;
 using CaStorage.State;
+using CaStorage.State.Notify;
 using CaStorage.Vfs;
 using Microsoft.Extensions.Logging;
 
@@ -47,6 +48,7 @@ public sealed class SmbServerContext
 
     public SmbServerSettings Settings { get; }
     public IFileStateService FileState { get; }
+    public ChangeNotifyHub Notify { get; } = new();
     public ILoggerFactory LoggerFactory { get; }
     public TimeProvider Time { get; }
     public DateTimeOffset StartTime { get; }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
 using CaStorage.State;
+using CaStorage.State.Notify;
 using CaStorage.Vfs;
 
 namespace CaStorage.Smb.Server.Handlers;
@@ -153,6 +154,10 @@ internal static class CreateHandler
             if (q.IsSuccess) info = q.Value!;
         }
 
+        if (action == CreateAction.Created)
+            c.Server.Notify.Report(tree.Share.Name, file.Path, NotifyAction.Added, file.IsDirectory ? NotifyFilter.DirName : NotifyFilter.FileName);
+        else if (truncates)
+            c.Server.Notify.Report(tree.Share.Name, file.Path, NotifyAction.Modified, NotifyFilter.Size | NotifyFilter.LastWrite | NotifyFilter.Attributes);
         WriteResponse(c, r, open, action, info, contexts);
         return NtStatus.Success;
     }

@@ -3,6 +3,7 @@ using System.Text;
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
 using CaStorage.Smb.Protocol.Info;
+using CaStorage.State.Notify;
 using CaStorage.Vfs;
 
 namespace CaStorage.Smb.Server.Handlers;
@@ -36,9 +37,21 @@ internal static class SetInfoHandler
             _ => NtStatus.InvalidParameter,
         };
         if (status != NtStatus.Success) return status;
+        if (infoType == QueryInfoHandler.InfoFile && ModifiedFilter((FileInfoClass)cls) is var f && f != NotifyFilter.None)
+            c.Server.Notify.Report(open.Tree.Share.Name, open.File.Path, NotifyAction.Modified, f);
+        else if (infoType == QueryInfoHandler.InfoSecurity)
+            c.Server.Notify.Report(open.Tree.Share.Name, open.File.Path, NotifyAction.Modified, NotifyFilter.Security);
         r.Out.U16(2);
         return NtStatus.Success;
     }
+
+    private static NotifyFilter ModifiedFilter(FileInfoClass cls) => cls switch
+    {
+        FileInfoClass.Basic => NotifyFilter.Attributes | NotifyFilter.LastWrite | NotifyFilter.LastAccess | NotifyFilter.Creation,
+        FileInfoClass.EndOfFile or FileInfoClass.Allocation => NotifyFilter.Size,
+        FileInfoClass.FullEa => NotifyFilter.Ea,
+        _ => NotifyFilter.None,
+    };
 
     private static async ValueTask<NtStatus> SetFileAsync(SmbConnection c, SmbOpen open, FileInfoClass cls, ReadOnlyMemory<byte> data)
     {
@@ -204,7 +217,23 @@ internal static class SetInfoHandler
                 if (other != open && other.Tree.Share == tree.Share && other.File.Path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
                     return NtStatus.AccessDenied;
         }
-        return await ops.RenameAsync(open.File, target, replace, ct).ConfigureAwait(false);
+        var oldPath = open.File.Path;
+        var renamed = await ops.RenameAsync(open.File, target, replace, ct).ConfigureAwait(false);
+        if (renamed == NtStatus.Success)
+        {
+            var kind = open.IsDirectory ? NotifyFilter.DirName : NotifyFilter.FileName;
+            if (string.Equals(ParentOf(oldPath), ParentOf(target), StringComparison.OrdinalIgnoreCase))
+            {
+                c.Server.Notify.Report(tree.Share.Name, oldPath, NotifyAction.RenamedOldName, kind);
+                c.Server.Notify.Report(tree.Share.Name, target, NotifyAction.RenamedNewName, kind);
+            }
+            else
+            {
+                c.Server.Notify.Report(tree.Share.Name, oldPath, NotifyAction.Removed, kind);
+                c.Server.Notify.Report(tree.Share.Name, target, NotifyAction.Added, kind);
+            }
+        }
+        return renamed;
     }
 
     private static string ParentOf(string path)

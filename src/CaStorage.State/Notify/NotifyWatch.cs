@@ -1,0 +1,90 @@
+namespace CaStorage.State.Notify;
+
+/// <summary>
+/// A directory watch of one open. Changes that arrive while no CHANGE_NOTIFY is outstanding are kept (up to a bound,
+/// then the watch overflows) and returned by the next wait, as Windows does.
+/// </summary>
+public sealed class NotifyWatch : IDisposable
+{
+    internal const int MaxBuffered = 1024;
+    private readonly Lock _lock = new();
+    private readonly List<NotifyEvent> _events = [];
+    private readonly ChangeNotifyHub _hub;
+    private TaskCompletionSource<NotifyBatch>? _waiter;
+    private bool _overflow;
+    private bool _closed;
+
+    internal NotifyWatch(ChangeNotifyHub hub, string share, string directory, bool recursive, NotifyFilter filter)
+    {
+        _hub = hub;
+        Share = share;
+        Directory = directory;
+        Recursive = recursive;
+        Filter = filter;
+    }
+
+    public string Share { get; }
+    public string Directory { get; }
+    public bool Recursive { get; }
+    /// <summary>The completion filter of the latest CHANGE_NOTIFY on this watch.</summary>
+    public NotifyFilter Filter { get; set; }
+
+    internal void Post(NotifyEvent e)
+    {
+        TaskCompletionSource<NotifyBatch>? w;
+        NotifyBatch batch;
+        lock (_lock)
+        {
+            if (_closed) return;
+            if (_events.Count >= MaxBuffered) _overflow = true;
+            else _events.Add(e);
+            if (_waiter is null) return;
+            w = _waiter;
+            _waiter = null;
+            batch = TakeLocked();
+        }
+        w.TrySetResult(batch);
+    }
+
+    private NotifyBatch TakeLocked()
+    {
+        var batch = new NotifyBatch(_events.ToArray(), _overflow, _closed);
+        _events.Clear();
+        _overflow = false;
+        return batch;
+    }
+
+    /// <summary>Returns buffered changes at once, or waits for the next ones (cancellable).</summary>
+    public async ValueTask<NotifyBatch> WaitAsync(CancellationToken ct)
+    {
+        TaskCompletionSource<NotifyBatch> tcs;
+        lock (_lock)
+        {
+            if (_events.Count > 0 || _overflow || _closed) return TakeLocked();
+            tcs = _waiter = new TaskCompletionSource<NotifyBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        using var reg = ct.Register(() =>
+        {
+            lock (_lock) { if (_waiter == tcs) _waiter = null; }
+            tcs.TrySetCanceled(ct);
+        });
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Anything buffered right now, without waiting.</summary>
+    public bool HasPending { get { lock (_lock) return _events.Count > 0 || _overflow; } }
+
+    public void Dispose()
+    {
+        TaskCompletionSource<NotifyBatch>? w;
+        lock (_lock)
+        {
+            if (_closed) return;
+            _closed = true;
+            w = _waiter;
+            _waiter = null;
+        }
+        _hub.Remove(this);
+        w?.TrySetResult(new NotifyBatch([], false, true));
+    }
+}
