@@ -108,6 +108,7 @@ internal static partial class IoctlHandler
                 status = SetCompression(c, r, input.Span);
                 break;
             case FsctlSrvEnumerateSnapshots:
+            case FsctlQuerySharedVirtualDiskSupport: // no shared virtual disks (RSVD) are served
                 status = NtStatus.InvalidDeviceRequest;
                 break;
             case FsctlGetReparsePoint:
