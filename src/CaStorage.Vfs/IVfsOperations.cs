@@ -56,6 +56,26 @@ public interface IVfsOperations
     /// <summary>Server-side copy of a range (FSCTL_SRV_COPYCHUNK); returns bytes copied.</summary>
     ValueTask<VfsResult<long>> CopyRangeAsync(VfsFile source, long sourceOffset, VfsFile target, long targetOffset, long length, CancellationToken ct);
 
+    /// <summary>
+    /// Sets or clears FILE_ATTRIBUTE_SPARSE_FILE (FSCTL_SET_SPARSE, MS-FSCC 2.3.64). The flag is kept with the DOS
+    /// attributes; setting it to its current value succeeds without change. A directory is InvalidParameter.
+    /// </summary>
+    ValueTask<NtStatus> SetSparseAsync(VfsFile file, bool sparse, CancellationToken ct);
+
+    /// <summary>
+    /// The allocated ranges within [offset, offset + length), clipped to the end of file, in ascending order and
+    /// merged where adjacent (FSCTL_QUERY_ALLOCATED_RANGES, MS-FSCC 2.3.40). A file that is not sparse reports the
+    /// whole clipped range as allocated. Negative or overflowing arguments are InvalidParameter.
+    /// </summary>
+    ValueTask<VfsResult<IReadOnlyList<VfsAllocatedRange>>> QueryAllocatedRangesAsync(VfsFile file, long offset, long length, CancellationToken ct);
+
+    /// <summary>
+    /// Zeroes [offset, offset + length) without changing the file size (FSCTL_SET_ZERO_DATA, MS-FSCC 2.3.67): a
+    /// sparse file's range is deallocated where the file system can, a non-sparse file stays allocated. Bytes past
+    /// the end of file are left alone. Needs a handle opened for writing data.
+    /// </summary>
+    ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct);
+
     /// <summary>True when this module can reopen a file by its persistent identity on any node (CA shares).</summary>
     bool SupportsDurableReopen { get; }
 }

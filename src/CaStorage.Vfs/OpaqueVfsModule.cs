@@ -31,5 +31,8 @@ public abstract class OpaqueVfsModule : IVfsOperations
     public abstract ValueTask<VfsResult<IReadOnlyList<VfsEa>>> GetEasAsync(VfsFile file, CancellationToken ct);
     public abstract ValueTask<NtStatus> SetEasAsync(VfsFile file, IReadOnlyList<VfsEa> eas, CancellationToken ct);
     public abstract ValueTask<VfsResult<long>> CopyRangeAsync(VfsFile source, long sourceOffset, VfsFile target, long targetOffset, long length, CancellationToken ct);
+    public abstract ValueTask<NtStatus> SetSparseAsync(VfsFile file, bool sparse, CancellationToken ct);
+    public abstract ValueTask<VfsResult<IReadOnlyList<VfsAllocatedRange>>> QueryAllocatedRangesAsync(VfsFile file, long offset, long length, CancellationToken ct);
+    public abstract ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct);
     public abstract bool SupportsDurableReopen { get; }
 }

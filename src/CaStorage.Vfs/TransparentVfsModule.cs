@@ -44,5 +44,8 @@ public abstract class TransparentVfsModule : IVfsOperations
     public virtual ValueTask<VfsResult<IReadOnlyList<VfsEa>>> GetEasAsync(VfsFile file, CancellationToken ct) => Next.GetEasAsync(file, ct);
     public virtual ValueTask<NtStatus> SetEasAsync(VfsFile file, IReadOnlyList<VfsEa> eas, CancellationToken ct) => Next.SetEasAsync(file, eas, ct);
     public virtual ValueTask<VfsResult<long>> CopyRangeAsync(VfsFile source, long sourceOffset, VfsFile target, long targetOffset, long length, CancellationToken ct) => Next.CopyRangeAsync(source, sourceOffset, target, targetOffset, length, ct);
+    public virtual ValueTask<NtStatus> SetSparseAsync(VfsFile file, bool sparse, CancellationToken ct) => Next.SetSparseAsync(file, sparse, ct);
+    public virtual ValueTask<VfsResult<IReadOnlyList<VfsAllocatedRange>>> QueryAllocatedRangesAsync(VfsFile file, long offset, long length, CancellationToken ct) => Next.QueryAllocatedRangesAsync(file, offset, length, ct);
+    public virtual ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct) => Next.ZeroRangeAsync(file, offset, length, ct);
     public virtual bool SupportsDurableReopen => Next.SupportsDurableReopen;
 }

@@ -46,6 +46,9 @@ public sealed record VfsOpenResult(VfsFile File, CreateAction Action);
 /// <summary>Fields to change in SET_INFO FileBasicInformation; null leaves the field alone.</summary>
 public sealed record VfsBasicInfo(long? CreationTime, long? LastAccessTime, long? LastWriteTime, long? ChangeTime, NtFileAttributes? Attributes);
 
+/// <summary>One allocated range of a file (FILE_ALLOCATED_RANGE_BUFFER, MS-FSCC 2.3.41).</summary>
+public readonly record struct VfsAllocatedRange(long Offset, long Length);
+
 public sealed record VfsStreamInfo(string Name, long Size, long AllocationSize);
 
 public sealed record VfsEa(string Name, byte[] Value, byte Flags = 0);

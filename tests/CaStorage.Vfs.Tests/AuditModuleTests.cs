@@ -48,6 +48,23 @@ public sealed class AuditModuleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LogsSparseOperations()
+    {
+        var tree = await Connect(new() { ["audit:success"] = "setsparse|queryallocatedranges|zerorange" });
+        await tree.CreateFileAsync("s.bin", "data");
+        var f = await tree.OpenOkAsync("s.bin");
+        Assert.Equal(NtStatus.Success, await tree.Ops.SetSparseAsync(f, true, Ct));
+        Assert.Equal(NtStatus.Success, (await tree.Ops.QueryAllocatedRangesAsync(f, 0, 100, Ct)).Status);
+        Assert.Equal(NtStatus.Success, await tree.Ops.ZeroRangeAsync(f, 0, 2, Ct));
+        await tree.Ops.CloseAsync(f);
+        await tree.DisposeAsync();
+        Assert.Equal(["SetSparse", "QueryAllocatedRanges", "ZeroRange"], Audit.Select(r => (string)r.State["Operation"]!));
+        Assert.Contains("sparse=yes", Audit[0].Message);
+        Assert.Contains("ranges=1", Audit[1].Message);
+        Assert.Contains("offset=0 length=2", Audit[2].Message);
+    }
+
+    [Fact]
     public async Task SuccessNone_FailureList_Priority()
     {
         var tree = await Connect(new() { ["audit:success"] = "none", ["audit:failure"] = "open|unlink", ["audit:priority"] = "WARNING" });

@@ -111,6 +111,9 @@ public sealed class ReadOnlyModuleTests : IAsyncLifetime
         Assert.Equal(NtStatus.MediaWriteProtected, await _tree.Ops.SetSecurityAsync(f, 4, new byte[20], Ct));
         Assert.Equal(NtStatus.MediaWriteProtected, await _tree.Ops.SetEasAsync(f, [new VfsEa("X", [1])], Ct));
         Assert.Equal(NtStatus.MediaWriteProtected, (await _tree.Ops.CopyRangeAsync(f, 0, f, 0, 1, Ct)).Status);
+        Assert.Equal(NtStatus.MediaWriteProtected, await _tree.Ops.SetSparseAsync(f, true, Ct));
+        Assert.Equal(NtStatus.MediaWriteProtected, await _tree.Ops.ZeroRangeAsync(f, 0, 4, Ct));
+        Assert.Equal([new VfsAllocatedRange(0, 7)], (await _tree.Ops.QueryAllocatedRangesAsync(f, 0, 100, Ct)).Value!);
         // Reading operations still work.
         Assert.Equal(NtStatus.Success, (await _tree.Ops.EnumerateAsync(d, Ct)).Status);
         Assert.Equal(NtStatus.Success, (await _tree.Ops.GetSecurityAsync(f, 7, Ct)).Status);

@@ -358,6 +358,128 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
         Assert.Equal("\0" + "23456" + "89", Encoding.ASCII.GetString(bytes));
     }
 
+    // ------------------------------------------------------------ sparse files
+
+    private async Task<VfsFile> WriteBlocksAsync(string path, params long[] offsets)
+    {
+        var f = await OpenOk(path, CreateDisposition.Create);
+        var block = new byte[4096];
+        Array.Fill(block, (byte)0x5A);
+        foreach (var off in offsets) Assert.Equal(NtStatus.Success, (await Ops.WriteAsync(f, off, block, false, Ct)).Status);
+        return f;
+    }
+
+    private async Task<VfsAllocatedRange[]> Ranges(VfsFile f, long offset, long length)
+    {
+        var r = await Ops.QueryAllocatedRangesAsync(f, offset, length, Ct);
+        Assert.Equal(NtStatus.Success, r.Status);
+        return [.. r.Value!];
+    }
+
+    private async Task<NtFileAttributes> Attributes(VfsFile f) => (await Ops.FstatAsync(f, Ct)).Value!.Attributes;
+
+    [Fact]
+    public async Task SetSparse_SetsAndClears_TheAttribute_AndBasicInfoKeepsIt()
+    {
+        var f = await OpenOk("sparse.bin", CreateDisposition.Create);
+        Assert.Equal(0, (int)(await Attributes(f) & NtFileAttributes.SparseFile));
+        Assert.Equal(NtStatus.Success, await Ops.SetSparseAsync(f, true, Ct));
+        Assert.Equal(NtStatus.Success, await Ops.SetSparseAsync(f, true, Ct)); // already sparse: no change
+        Assert.True((await Attributes(f)).HasFlag(NtFileAttributes.SparseFile));
+        Assert.True((await Ops.StatAsync(Tree, "sparse.bin", Ct)).Value!.Attributes.HasFlag(NtFileAttributes.SparseFile));
+        // FileBasicInformation neither sets nor clears it.
+        Assert.Equal(NtStatus.Success, await Ops.SetBasicInfoAsync(f, new VfsBasicInfo(null, null, null, null, NtFileAttributes.Hidden), Ct));
+        Assert.Equal(NtFileAttributes.Hidden | NtFileAttributes.SparseFile, await Attributes(f));
+        Assert.Equal(NtStatus.Success, await Ops.SetSparseAsync(f, false, Ct));
+        Assert.Equal(NtFileAttributes.Hidden, await Attributes(f));
+    }
+
+    [Fact]
+    public async Task SetSparse_OnDirectory_InvalidParameter_AndCreateIgnoresTheAttribute()
+    {
+        await Tree.CreateDirectoryAsync("dir");
+        var d = await OpenOk("dir", options: CreateOptions.DirectoryFile, access: AccessMask.FileGenericRead);
+        Assert.Equal(NtStatus.InvalidParameter, await Ops.SetSparseAsync(d, true, Ct));
+        var f = await OpenOk("created-sparse.bin", CreateDisposition.Create, attributes: NtFileAttributes.SparseFile);
+        Assert.Equal(0, (int)(await Attributes(f) & NtFileAttributes.SparseFile));
+    }
+
+    [Fact]
+    public async Task QueryAllocatedRanges_NotSparse_WholeRangeClippedToEndOfFile()
+    {
+        var f = await WriteBlocksAsync("dense.bin", 0, 65536);
+        Assert.Equal(NtStatus.Success, await Ops.SetEndOfFileAsync(f, 100_000, Ct));
+        Assert.Equal([new VfsAllocatedRange(1, 99_999)], await Ranges(f, 1, 1_000_000));
+        Assert.Equal([new VfsAllocatedRange(0, 10)], await Ranges(f, 0, 10));
+        Assert.Empty(await Ranges(f, 0, 0));
+        Assert.Empty(await Ranges(f, 100_000, 10));
+    }
+
+    [Fact]
+    public async Task QueryAllocatedRanges_Sparse_ReportsDataBetweenHoles()
+    {
+        var f = await WriteBlocksAsync("holes.bin", 0, 131072, 262144);
+        Assert.Equal(NtStatus.Success, await Ops.SetSparseAsync(f, true, Ct));
+        Assert.Equal(
+            [new VfsAllocatedRange(0, 4096), new VfsAllocatedRange(131072, 4096), new VfsAllocatedRange(262144, 4096)],
+            await Ranges(f, 0, long.MaxValue));
+        // Clipped to the request at both ends.
+        Assert.Equal([new VfsAllocatedRange(100, 3996), new VfsAllocatedRange(131072, 8)], await Ranges(f, 100, 131080 - 100));
+        Assert.Empty(await Ranges(f, 8192, 65536));
+    }
+
+    [Theory]
+    [InlineData(-1L, 10L)]
+    [InlineData(0L, -1L)]
+    [InlineData(512L, long.MaxValue)]
+    public async Task QueryAllocatedRanges_BadRange_InvalidParameter(long offset, long length)
+    {
+        var f = await WriteBlocksAsync("bad.bin", 0);
+        Assert.Equal(NtStatus.InvalidParameter, (await Ops.QueryAllocatedRangesAsync(f, offset, length, Ct)).Status);
+    }
+
+    [Fact]
+    public async Task ZeroRange_Sparse_DeallocatesAndKeepsSize()
+    {
+        var f = await WriteBlocksAsync("punch.bin", 0, 4096, 8192);
+        Assert.Equal(NtStatus.Success, await Ops.SetSparseAsync(f, true, Ct));
+        Assert.Equal(NtStatus.Success, await Ops.ZeroRangeAsync(f, 4096, 4096, Ct));
+        Assert.Equal([new VfsAllocatedRange(0, 4096), new VfsAllocatedRange(8192, 4096)], await Ranges(f, 0, 12288));
+        var bytes = File.ReadAllBytes(Share.InRoot("punch.bin"));
+        Assert.Equal(12288, bytes.Length);
+        Assert.All(bytes.AsSpan(4096, 4096).ToArray(), b => Assert.Equal(0, b));
+        Assert.Equal(0x5A, bytes[4095]);
+        Assert.Equal(0x5A, bytes[8192]);
+    }
+
+    [Fact]
+    public async Task ZeroRange_NotSparse_Zeroes_PastEndOfFile_KeepsSize()
+    {
+        var f = await WriteBlocksAsync("zero.bin", 0);
+        Assert.Equal(NtStatus.Success, await Ops.ZeroRangeAsync(f, 10, 20, Ct));
+        Assert.Equal(NtStatus.Success, await Ops.ZeroRangeAsync(f, 4096, 8, Ct));
+        Assert.Equal(NtStatus.Success, await Ops.ZeroRangeAsync(f, 100_000, 8, Ct));
+        Assert.Equal(NtStatus.Success, await Ops.ZeroRangeAsync(f, 5, 0, Ct));
+        var bytes = File.ReadAllBytes(Share.InRoot("zero.bin"));
+        Assert.Equal(4096, bytes.Length);
+        Assert.Equal(0x5A, bytes[9]);
+        Assert.All(bytes.AsSpan(10, 20).ToArray(), b => Assert.Equal(0, b));
+        Assert.Equal(0x5A, bytes[30]);
+        Assert.Equal([new VfsAllocatedRange(0, 4096)], await Ranges(f, 0, 4096));
+    }
+
+    [Fact]
+    public async Task ZeroRange_ReadOnlyHandleOrDirectory_Refused()
+    {
+        await Tree.CreateFileAsync("ro.bin", "0123456789");
+        var f = await OpenOk("ro.bin", access: AccessMask.FileGenericRead);
+        Assert.Equal(NtStatus.AccessDenied, await Ops.ZeroRangeAsync(f, 0, 4, Ct));
+        await Tree.CreateDirectoryAsync("zdir");
+        var d = await OpenOk("zdir", options: CreateOptions.DirectoryFile, access: AccessMask.FileGenericRead);
+        Assert.Equal(NtStatus.InvalidParameter, await Ops.ZeroRangeAsync(d, 0, 4, Ct));
+        Assert.Equal(NtStatus.InvalidParameter, (await Ops.QueryAllocatedRangesAsync(d, 0, 4, Ct)).Status);
+    }
+
     // ------------------------------------------------------------ metadata
 
     [Fact]

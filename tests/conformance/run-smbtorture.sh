@@ -23,8 +23,9 @@
 # ("smb2.delete-on-close-perms.OVERWRITE_IF?Existing").
 #
 # Without --target a CaStorage server is started on 127.0.0.1 (random free
-# port, fresh data dir, users testuser/testuser2); if it dies during a
-# test, that test fails and the server is restarted for the next one.
+# port, fresh data dir, users testuser/testuser2, shares "share" and
+# "noperm"); if it dies during a test, that test fails and the server is
+# restarted for the next one.
 #
 # Last line: "smbtorture: N passed, N failed". Exit status 0 only if
 # nothing failed (an empty pass list passes, with 0 passed).
@@ -118,7 +119,12 @@ start_server() {
     rm -rf "$data_dir"
     mkdir -p "$data_dir"
     echo "=== starting CaStorage on $host:$port ($(date -u +%FT%TZ))" >>"$server_log"
-    start_castorage "$host" "$port" "$data_dir" "$server_log"
+    # Shares as in Samba's selftest: the share under test, and "noperm", which
+    # smb2.ioctl.bug14788.* tree-connects to (\\HOST\noperm) to send
+    # handle-less FSCTLs there. Here it is a plain share: nothing is denied.
+    mkdir -p "$data_dir/share" "$data_dir/noperm"
+    start_castorage "$host" "$port" "$data_dir" "$server_log" \
+        --share "share=$data_dir/share" --share "noperm=$data_dir/noperm"
 }
 server_alive() {
     [[ $own_server == 1 ]] || return 0   # external target: not ours to judge

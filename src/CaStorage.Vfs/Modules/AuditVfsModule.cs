@@ -8,6 +8,7 @@ public enum VfsOperation
 {
     Connect, Disconnect, FsInfo, Stat, Open, Close, Read, Write, Flush, Fstat, SetEndOfFile, SetAllocationSize,
     SetBasicInfo, Enumerate, Rename, RenamePath, Unlink, GetSecurity, SetSecurity, ListStreams, GetEas, SetEas, CopyRange,
+    SetSparse, QueryAllocatedRanges, ZeroRange,
 }
 
 /// <summary>
@@ -336,6 +337,40 @@ public sealed class AuditVfsModule : TransparentVfsModule
             return r;
         }
         catch (Exception ex) when (LogException(VfsOperation.CopyRange, target.Tree, target.Path, ex)) { throw; }
+    }
+
+    public override async ValueTask<NtStatus> SetSparseAsync(VfsFile file, bool sparse, CancellationToken ct)
+    {
+        try
+        {
+            var s = await Next.SetSparseAsync(file, sparse, ct).ConfigureAwait(false);
+            Log(VfsOperation.SetSparse, file.Tree, file.Path, s, sparse ? " sparse=yes" : " sparse=no");
+            return s;
+        }
+        catch (Exception ex) when (LogException(VfsOperation.SetSparse, file.Tree, file.Path, ex)) { throw; }
+    }
+
+    public override async ValueTask<VfsResult<IReadOnlyList<VfsAllocatedRange>>> QueryAllocatedRangesAsync(VfsFile file, long offset, long length, CancellationToken ct)
+    {
+        try
+        {
+            var r = await Next.QueryAllocatedRangesAsync(file, offset, length, ct).ConfigureAwait(false);
+            Log(VfsOperation.QueryAllocatedRanges, file.Tree, file.Path, r.Status,
+                $" offset={offset} length={length}" + (r.IsSuccess ? $" ranges={r.Value!.Count}" : ""));
+            return r;
+        }
+        catch (Exception ex) when (LogException(VfsOperation.QueryAllocatedRanges, file.Tree, file.Path, ex)) { throw; }
+    }
+
+    public override async ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct)
+    {
+        try
+        {
+            var s = await Next.ZeroRangeAsync(file, offset, length, ct).ConfigureAwait(false);
+            Log(VfsOperation.ZeroRange, file.Tree, file.Path, s, $" offset={offset} length={length}");
+            return s;
+        }
+        catch (Exception ex) when (LogException(VfsOperation.ZeroRange, file.Tree, file.Path, ex)) { throw; }
     }
 
     private void Log(VfsOperation op, VfsTreeContext tree, string path, NtStatus status, string detail = "")

@@ -16,7 +16,7 @@ namespace CaStorage.Vfs.Modules;
 ///   ObjectNameCollision, OpenIf on an existing file opens it read-only, and MAXIMUM_ALLOWED is narrowed to
 ///   read/execute.</item>
 /// <item>Every mutating operation on a handle or path (write, set end-of-file/allocation, set basic info,
-///   rename, unlink, set security, set EAs, server-side copy) is MediaWriteProtected, as Samba answers for
+///   rename, unlink, set security, set EAs, server-side copy, set sparse, zero a range) is MediaWriteProtected, as Samba answers for
 ///   renames and sparse changes on a read-only share (can_rename, file_set_sparse) and for writes to
 ///   read-only snapshots.</item>
 /// </list>
@@ -97,6 +97,12 @@ public sealed class ReadOnlyVfsModule : TransparentVfsModule
 
     public override ValueTask<VfsResult<long>> CopyRangeAsync(VfsFile source, long sourceOffset, VfsFile target, long targetOffset, long length, CancellationToken ct) =>
         ValueTask.FromResult<VfsResult<long>>(Refuse("copy-range", target.Path));
+
+    public override ValueTask<NtStatus> SetSparseAsync(VfsFile file, bool sparse, CancellationToken ct) =>
+        ValueTask.FromResult(Refuse("set-sparse", file.Path));
+
+    public override ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct) =>
+        ValueTask.FromResult(Refuse("zero-range", file.Path));
 
     private NtStatus Refuse(string operation, string path, NtStatus status = NtStatus.MediaWriteProtected)
     {

@@ -27,7 +27,8 @@ internal static unsafe partial class LibC
     public static readonly int O_NOFOLLOW = IsArm ? 0x8000 : 0x20000;
 
     public const uint RENAME_NOREPLACE = 1;
-    public const int FALLOC_FL_KEEP_SIZE = 1;
+    public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2, FALLOC_FL_ZERO_RANGE = 0x10;
+    public const int SEEK_DATA = 3, SEEK_HOLE = 4;
     public const int XATTR_CREATE = 1, XATTR_REPLACE = 2;
 
     public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000;
@@ -92,6 +93,10 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, EntryPoint = "fallocate", SetLastError = true)]
     public static partial int FAllocate(int fd, int mode, long offset, long length);
+
+    /// <summary>lseek(2); with SEEK_DATA/SEEK_HOLE it finds data and holes (ENXIO: no data at or after the offset).</summary>
+    [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
+    public static partial long LSeek(int fd, long offset, int whence);
 
     [LibraryImport(Lib, EntryPoint = "futimens", SetLastError = true)]
     private static partial int FutimensRaw(int fd, long* times);
@@ -258,7 +263,7 @@ internal static unsafe partial class LibC
 /// <summary>Linux errno values the posix module tests for (NtStatusMap does the mapping).</summary>
 internal static class PosixErrno
 {
-    public const int ENOENT = 2, EBADF = 9, EACCES = 13, EEXIST = 17, EXDEV = 18, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
+    public const int ENOENT = 2, ENXIO = 6, EBADF = 9, EACCES = 13, EEXIST = 17, EXDEV = 18, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
         ERANGE = 34, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61, EOPNOTSUPP = 95, EROFS = 30;
 }
 

@@ -50,7 +50,7 @@ public sealed partial class PosixVfsModule
             created = c;
         }
         NtFileAttributes attributes;
-        if (stored is { } s && !isRoot) attributes = (NtFileAttributes)s & StoredAttributes;
+        if (stored is { } s && !isRoot) attributes = (NtFileAttributes)s & (st.IsDirectory ? StoredAttributes : PersistedAttributes);
         else attributes = !st.IsDirectory && (st.Mode & LibC.S_IWUSR) == 0 ? NtFileAttributes.ReadOnly : NtFileAttributes.None;
         if (st.IsDirectory) attributes |= NtFileAttributes.Directory;
         else if (attributes == NtFileAttributes.None) attributes = NtFileAttributes.Normal;
@@ -110,7 +110,8 @@ public sealed partial class PosixVfsModule
                 var err = LibC.Fstat(fd, out var st);
                 if (err != 0) return NtStatusMap.FromErrno(err);
                 var current = BuildInfo(st, LibC.FGetXattr(fd, DosAttribXattr.Name, out _), isRoot: false);
-                var attributes = newAttributes ?? (current.Attributes & StoredAttributes);
+                // The sparse flag belongs to FSCTL_SET_SPARSE: keep it whatever the new attributes say.
+                var attributes = (newAttributes ?? (current.Attributes & StoredAttributes)) | (current.Attributes & NtFileAttributes.SparseFile);
                 if (ext.IsDirectory) attributes |= NtFileAttributes.Directory;
                 var creation = Changes(info.CreationTime) ? info.CreationTime!.Value : current.CreationTime;
                 err = LibC.FSetXattr(fd, DosAttribXattr.Name, DosAttribXattr.Encode((uint)attributes, creation));

@@ -21,8 +21,15 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
 
     internal const string NtAclXattr = "user.castorage.ntacl";
 
+    /// <summary>The attributes a client sets at create or with FileBasicInformation.</summary>
     private const NtFileAttributes StoredAttributes = NtFileAttributes.ReadOnly | NtFileAttributes.Hidden | NtFileAttributes.System
         | NtFileAttributes.Archive | NtFileAttributes.Temporary | NtFileAttributes.Offline | NtFileAttributes.NotContentIndexed;
+
+    /// <summary>
+    /// What user.DOSATTRIB may carry: the above plus SparseFile, which only FSCTL_SET_SPARSE changes (a create or a
+    /// SET_INFO asking for it is ignored, as on Windows and Samba).
+    /// </summary>
+    private const NtFileAttributes PersistedAttributes = StoredAttributes | NtFileAttributes.SparseFile;
 
     private const int CopyChunk = 1 << 20;
 

@@ -233,6 +233,34 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
         return RequestAsync(SmbCommand.QueryInfo, body);
     }
 
+    /// <summary>FileId of the handle-less FSCTLs (and of "the previous CREATE" in a related compound).</summary>
+    public static readonly byte[] NoFileId = [.. Enumerable.Repeat((byte)0xFF, 16)];
+
+    /// <summary>An IOCTL request (MS-SMB2 2.2.31) with SMB2_0_IOCTL_IS_FSCTL and the input right after the fixed part.</summary>
+    public Task<Response> IoctlAsync(byte[] fileId, uint ctlCode, byte[]? input = null, uint maxOutput = 65536)
+    {
+        input ??= [];
+        var body = new byte[56 + Math.Max(input.Length, 1)];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 57);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), ctlCode);
+        fileId.CopyTo(body, 8);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(24), input.Length == 0 ? 0u : SmbHeader.Size + 56);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(28), (uint)input.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(44), maxOutput);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(48), 1); // SMB2_0_IOCTL_IS_FSCTL
+        input.CopyTo(body, 56);
+        return RequestAsync(SmbCommand.Ioctl, body);
+    }
+
+    /// <summary>The output buffer of a successful (or data-bearing) IOCTL response.</summary>
+    public static byte[] IoctlOutput(Response r)
+    {
+        if (BinaryPrimitives.ReadUInt16LittleEndian(r.Body) != 49) return [];
+        var offset = BinaryPrimitives.ReadInt32LittleEndian(r.Body[32..]);
+        var count = BinaryPrimitives.ReadInt32LittleEndian(r.Body[36..]);
+        return r.Message.AsSpan(offset, count).ToArray();
+    }
+
     public Task<Response> EchoAsync()
     {
         var body = new byte[4];
