@@ -31,6 +31,10 @@ internal sealed class SmbRequest
     /// <summary>Called with the finished (unsigned) response message: preauth integrity hashing.</summary>
     public SpanAction? AfterResponse { get; set; }
 
+    /// <summary>The session whose key decrypted this request (Request.IsEncrypted); null for a plain request.</summary>
+    public SmbSession? EncryptedBy { get; init; }
+    public bool IsEncrypted => EncryptedBy is not null;
+
     public ReadOnlySpan<byte> Span => Message.Span;
 
     /// <summary>Offset in <see cref="Out"/> where this response's body starts (offsets in the body are relative to ResponseStart).</summary>
@@ -45,4 +49,6 @@ internal sealed class CompoundState
     public NtStatus LastStatus { get; set; }
     public ulong SessionId { get; set; }
     public uint TreeId { get; set; }
+    /// <summary>The session whose key encrypts the whole compound response, once any response must be encrypted.</summary>
+    public SmbSession? EncryptWith { get; set; }
 }
