@@ -141,10 +141,14 @@ internal sealed class SmbTransformCodec : IDisposable
         Encrypt(message, nonce[..NonceSize], destination);
     }
 
-    /// <summary>Encrypts with the given nonce (11 bytes for CCM, 12 for GCM). Never reuse a nonce: tests only.</summary>
+    /// <summary>
+    /// Encrypts with the given nonce: the cipher's 11 (CCM) or 12 (GCM) bytes, or the whole 16-byte Nonce field (whose
+    /// tail is then authenticated as sent, as Windows 3.0 fills it). Never reuse a nonce: for tests.
+    /// </summary>
     public void Encrypt(ReadOnlySpan<byte> message, ReadOnlySpan<byte> nonce, Span<byte> destination)
     {
-        if (nonce.Length != NonceSize) throw new ArgumentException($"{Cipher} uses a {NonceSize}-byte nonce.", nameof(nonce));
+        if (nonce.Length != NonceSize && nonce.Length != SmbTransformHeader.NonceFieldSize)
+            throw new ArgumentException($"{Cipher} uses a {NonceSize}-byte nonce.", nameof(nonce));
         if (destination.Length < TransformedLength(message.Length)) throw new ArgumentException("destination too small", nameof(destination));
         var header = destination[..SmbTransformHeader.Size];
         header.Clear();
@@ -153,7 +157,7 @@ internal sealed class SmbTransformCodec : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(header[SmbTransformHeader.OriginalMessageSizeOffset..], (uint)message.Length);
         BinaryPrimitives.WriteUInt16LittleEndian(header[SmbTransformHeader.FlagsOffset..], SmbTransformHeader.FlagEncrypted);
         BinaryPrimitives.WriteUInt64LittleEndian(header[SmbTransformHeader.SessionIdOffset..], SessionId);
-        _encrypt.Encrypt(nonce, message, destination.Slice(SmbTransformHeader.Size, message.Length),
+        _encrypt.Encrypt(nonce[..NonceSize], message, destination.Slice(SmbTransformHeader.Size, message.Length),
             header.Slice(SmbTransformHeader.SignatureOffset, TagSize), header[SmbTransformHeader.NonceOffset..]);
     }
 
