@@ -33,6 +33,7 @@ internal sealed partial class SmbConnection
 
         var output = new ResponseBuffer(4096);
         output.Reserve(4); // Direct TCP header
+        output.AlignmentOrigin = 4;
         var compound = new CompoundState();
         var toSign = new List<(int Start, SmbSession Session)>(1);
         var responses = new List<int>(1);
@@ -272,6 +273,7 @@ internal sealed partial class SmbConnection
         try
         {
             output.Reserve(4);
+            output.AlignmentOrigin = 4;
             var start = output.Length;
             output.Reserve(SmbHeader.Size);
             NegotiateHandler.WriteResponse(this, output, start, dialect, contexts: null);
