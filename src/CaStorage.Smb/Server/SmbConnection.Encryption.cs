@@ -63,9 +63,11 @@ internal sealed partial class SmbConnection
     /// MS-SMB2 3.3.4.1.4: whether this response is encrypted. It is when the request was encrypted; when
     /// Session.EncryptData is set (not for NEGOTIATE and SESSION_SETUP); or when the tree's share requires
     /// encryption (not for NEGOTIATE, SESSION_SETUP and TREE_CONNECT). Once one response of a compound is
-    /// encrypted the whole compound is (one transform, one session key).
+    /// encrypted the whole compound is (one transform, one session key). Responses sent outside the frame that
+    /// carried the request (interim and asynchronous responses) must make the same decision and use
+    /// <see cref="SendEncrypted"/>.
     /// </summary>
-    private static bool ShouldEncryptResponse(SmbRequest req)
+    internal static bool ShouldEncryptResponse(SmbRequest req)
     {
         if (req.Compound.EncryptWith is not null) return true;
         var command = req.Header.Command;
@@ -84,7 +86,7 @@ internal sealed partial class SmbConnection
     /// <paramref name="session"/>'s key. Responses are never signed inside a transform: SMB2_FLAGS_SIGNED and the
     /// signature of any response built before the compound turned encrypted are cleared.
     /// </summary>
-    private void SendEncrypted(ResponseBuffer output, SmbSession session, List<int> responseStarts)
+    internal void SendEncrypted(ResponseBuffer output, SmbSession session, List<int> responseStarts)
     {
         if (output.Length <= 4) return;
         foreach (var start in responseStarts)
