@@ -61,6 +61,7 @@ internal sealed class NodeHost : IAsyncDisposable
                 NetBiosName = options.NetBiosName,
                 DomainName = options.Workgroup,
                 SigningRequired = options.Signing.Required,
+                Encryption = ParseEncryption(options.Encryption),
                 AllowGuest = options.AllowGuest,
                 AllowAnonymous = options.AllowAnonymous,
                 MinDialect = ParseDialect(options.MinDialect),
@@ -97,6 +98,7 @@ internal sealed class NodeHost : IAsyncDisposable
         if (cli.Listen.Count > 0) o.Listen = [.. cli.Listen];
         if (cli.Data is not null) o.DataDirectory = cli.Data;
         if (cli.SigningRequired is true) o.Signing.Required = true;
+        if (cli.Encryption is not null) o.Encryption = cli.Encryption;
         foreach (var (name, path, ca) in cli.Shares)
         {
             o.Shares.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -126,7 +128,18 @@ internal sealed class NodeHost : IAsyncDisposable
         {
             throw new ConfigurationException($"share {s.Name}: {ex.Message}");
         }
-        return new SmbShare(s.Name, stack, s.ReadOnly, s.ContinuouslyAvailable && stack.SupportsDurableReopen);
+        return new SmbShare(s.Name, stack, s.ReadOnly, s.ContinuouslyAvailable && stack.SupportsDurableReopen, s.Encrypt);
+    }
+
+    private static SmbEncryptionMode ParseEncryption(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return SmbEncryptionMode.Enabled;
+        // Samba's spellings are accepted too: "default" and "if_required" mean Enabled.
+        var v = value.Trim().Replace("_", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal);
+        if (v.Equals("default", StringComparison.OrdinalIgnoreCase) || v.Equals("ifrequired", StringComparison.OrdinalIgnoreCase))
+            return SmbEncryptionMode.Enabled;
+        if (Enum.TryParse<SmbEncryptionMode>(v, ignoreCase: true, out var mode) && Enum.IsDefined(mode)) return mode;
+        throw new ConfigurationException($"Encryption '{value}' is not one of Off, Enabled, Desired, Required");
     }
 
     private static Guid LoadServerGuid(CaStorageOptions o, string dataDir)

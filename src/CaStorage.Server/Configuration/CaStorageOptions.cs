@@ -21,6 +21,13 @@ public sealed class CaStorageOptions
 
     public SigningOptions Signing { get; set; } = new();
 
+    /// <summary>
+    /// SMB 3.x encryption, after Samba's "server smb encrypt": "Off" (no cipher negotiated), "Enabled" (default: a cipher
+    /// is negotiated and used when the client asks or a share requires it), "Desired" (sessions of clients that can
+    /// encrypt are asked to), "Required" (every session encrypts; clients that cannot are refused with ACCESS_DENIED).
+    /// </summary>
+    public string Encryption { get; set; } = "Enabled";
+
     public bool AllowGuest { get; set; }
     public bool AllowAnonymous { get; set; }
 
@@ -45,6 +52,8 @@ public sealed class ShareOptions
     public Dictionary<string, string> Options { get; set; } = new();
     public bool ReadOnly { get; set; }
     public bool ContinuouslyAvailable { get; set; }
+    /// <summary>Require SMB 3.x encryption on this share (SMB2_SHAREFLAG_ENCRYPT_DATA); clients that cannot encrypt are refused.</summary>
+    public bool Encrypt { get; set; }
 }
 
 public sealed class UserOptions

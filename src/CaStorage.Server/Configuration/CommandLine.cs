@@ -9,6 +9,7 @@ internal sealed class CommandLine
     public List<(string Name, string Password)> Users { get; } = [];
     public string? ConfigFile { get; private set; }
     public bool? SigningRequired { get; private set; }
+    public string? Encryption { get; private set; }
     public bool Help { get; private set; }
 
     public const string Usage = """
@@ -22,6 +23,7 @@ internal sealed class CommandLine
                                    without any --share or configured share: share "share" on DIR/share
           --user NAME:PASSWORD     add a user (repeatable); only the NT hash is kept, in memory
           --signing-required       require SMB signing on every session
+          --encryption MODE        SMB 3.x encryption: off, enabled (default), desired, required
           --config FILE            JSON configuration file (section "CaStorage"); environment variables
                                    override it in .NET form, e.g. CaStorage__Signing__Required=true
           --help                   show this help
@@ -50,6 +52,7 @@ internal sealed class CommandLine
                     case "--data": c.Data = Next(); break;
                     case "--config": c.ConfigFile = Next(); break;
                     case "--signing-required": c.SigningRequired = true; break;
+                    case "--encryption": c.Encryption = Next(); break;
                     case "--share":
                         {
                             var v = Next();

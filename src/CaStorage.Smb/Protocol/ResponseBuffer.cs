@@ -15,6 +15,11 @@ internal sealed class ResponseBuffer : IDisposable
     public ResponseBuffer(int capacity = 1024) => _buf = ArrayPool<byte>.Shared.Rent(capacity);
 
     public int Length { get; private set; }
+    /// <summary>
+    /// Position that <see cref="Align"/> counts from: the start of the first SMB2 message once the Direct TCP header
+    /// has been reserved, so message-relative alignment (MS-SMB2 NextCommand, contexts, entries) holds.
+    /// </summary>
+    public int AlignmentOrigin { get; set; }
     public byte[] Array => _buf;
     public Span<byte> Span => _buf.AsSpan(0, Length);
 
@@ -42,7 +47,7 @@ internal sealed class ResponseBuffer : IDisposable
     /// <summary>Commits count bytes already written directly into <see cref="Array"/> after <see cref="Length"/> (no clearing).</summary>
     public void Advance(int count) { Ensure(Length + count); Length += count; }
 
-    public void Align(int alignment) { var pad = (alignment - (Length % alignment)) % alignment; if (pad > 0) Reserve(pad); }
+    public void Align(int alignment) { var pad = (alignment - ((Length - AlignmentOrigin) % alignment)) % alignment; if (pad > 0) Reserve(pad); }
 
     public void U8(byte v) => Reserve(1)[0] = v;
     public void U16(ushort v) => BinaryPrimitives.WriteUInt16LittleEndian(Reserve(2), v);

@@ -79,8 +79,12 @@ internal sealed record SmbSessionKeys(byte[] Signing, byte[]? EncryptServerIn, b
     /// Derives the session's keys. <paramref name="sessionKey"/> is the authentication
     /// protocol's session key (first 16 bytes are used, shorter keys are zero-padded, MS-SMB2 3.3.5.5.3);
     /// <paramref name="preauthHash"/> is the 64-byte Session.PreauthIntegrityHashValue, required for 3.1.1.
+    /// With an AES-256 <paramref name="cipher"/> (3.1.1 only) the two cipher keys are 32 bytes (L = 256) and are
+    /// derived from Session.FullSessionKey, the whole <paramref name="sessionKey"/> (16 bytes for NTLM, so the KDF
+    /// key is the same and only L and the output length change); the signing and application keys stay 128-bit,
+    /// as in Samba (libcli/smb/smb2_signing.c) and the Windows vectors.
     /// </summary>
-    public static SmbSessionKeys Derive(ushort dialect, byte[] sessionKey, byte[]? preauthHash)
+    public static SmbSessionKeys Derive(ushort dialect, byte[] sessionKey, byte[]? preauthHash, SmbCipher cipher = SmbCipher.None)
     {
         ArgumentNullException.ThrowIfNull(sessionKey);
 
@@ -106,6 +110,20 @@ internal sealed record SmbSessionKeys(byte[] Signing, byte[]? EncryptServerIn, b
                 if (preauthHash is not { Length: 64 })
                 {
                     throw new ArgumentException("SMB 3.1.1 needs the 64-byte preauth integrity hash.", nameof(preauthHash));
+                }
+
+                if (SmbCiphers.Is256(cipher))
+                {
+                    var full = sessionKey.Length >= 16 ? sessionKey : key;
+                    var serverIn = new byte[32];
+                    var serverOut = new byte[32];
+                    SmbKdf.Derive(full, SmbKdf.Labels.Smb311ClientToServerCipherLabel, preauthHash, serverIn);
+                    SmbKdf.Derive(full, SmbKdf.Labels.Smb311ServerToClientCipherLabel, preauthHash, serverOut);
+                    return new SmbSessionKeys(
+                        SmbKdf.Derive(key, SmbKdf.Labels.Smb311SigningLabel, preauthHash),
+                        serverIn,
+                        serverOut,
+                        SmbKdf.Derive(key, SmbKdf.Labels.Smb311ApplicationLabel, preauthHash));
                 }
 
                 return new SmbSessionKeys(

@@ -17,16 +17,23 @@ internal sealed partial class SmbConnection
             HandleSmb1Negotiate(frame, len);
             return;
         }
-        if (len >= 4 && span[0] == 0xFD) throw new SmbConnectionErrorException("transform header received but encryption is not supported");
+        if (len >= 4 && span[0] == 0xFD && span[1] == (byte)'S' && span[2] == (byte)'M' && span[3] == (byte)'B')
+        {
+            await ProcessTransformAsync(frame, len).ConfigureAwait(false);
+            return;
+        }
+        if (len >= 4 && span[0] == 0xFD) throw new SmbConnectionErrorException("malformed transform header");
         if (len >= 4 && span[0] == 0xFC) throw new SmbConnectionErrorException("compression transform received but compression was not negotiated");
         await ProcessSmb2FrameAsync(frame, len).ConfigureAwait(false);
     }
 
-    private async Task ProcessSmb2FrameAsync(byte[] frame, int len)
+    /// <param name="encryptedBy">The session whose key decrypted the frame (null when it came unencrypted).</param>
+    private async Task ProcessSmb2FrameAsync(byte[] frame, int len, SmbSession? encryptedBy = null)
     {
 
         var output = new ResponseBuffer(4096);
         output.Reserve(4); // Direct TCP header
+        output.AlignmentOrigin = 4;
         var compound = new CompoundState();
         var toSign = new List<(int Start, SmbSession Session)>(1);
         var responses = new List<int>(1);
@@ -51,7 +58,10 @@ internal sealed partial class SmbConnection
                 }
                 var start = output.Length;
                 output.Reserve(SmbHeader.Size);
-                var req = new SmbRequest { Header = h, Message = frame.AsMemory(off, msgLen), Out = output, ResponseStart = start, Compound = compound };
+                var req = new SmbRequest
+                {
+                    Header = h, Message = frame.AsMemory(off, msgLen), Out = output, ResponseStart = start, Compound = compound, EncryptedBy = encryptedBy,
+                };
                 var (respond, signWith) = await DispatchAsync(req).ConfigureAwait(false);
                 if (!respond)
                 {
@@ -69,6 +79,11 @@ internal sealed partial class SmbConnection
             }
             if (prevStart >= 0) output.PutU32(prevStart + 20, 0);
 
+            if (compound.EncryptWith is { } encryptWith)
+            {
+                SendEncrypted(output, encryptWith, responses);
+                return;
+            }
             foreach (var (start, session) in toSign)
             {
                 var idx = responses.IndexOf(start);
@@ -121,8 +136,9 @@ internal sealed partial class SmbConnection
         if (status != NtStatus.Success && respBody == 0) WriteErrorBody(req);
 
         var session = req.Session;
+        var encrypt = ShouldEncryptResponse(req);
         var sign = session is not null && session.CanSign
-            && (h.IsSigned || session.SigningRequired || req.ForceSign) && !req.NoSign;
+            && (h.IsSigned || session.SigningRequired || req.ForceSign) && !req.NoSign && !encrypt;
         var rh = h;
         rh.Flags = SmbFlags.ServerToRedir | (h.Flags & (SmbFlags.RelatedOperations | SmbFlags.PriorityMask | SmbFlags.AsyncCommand))
             | (sign ? SmbFlags.Signed : 0);
@@ -180,7 +196,8 @@ internal sealed partial class SmbConnection
                 if (session.State == SessionState.Expired) return NtStatus.NetworkSessionExpired;
                 if (session.State == SessionState.InProgress && h.Command != SmbCommand.SessionSetup)
                     return NtStatus.UserSessionDeleted;
-                if (session.CanSign && h.Command != SmbCommand.SessionSetup || (session.CanSign && h.IsSigned))
+                // MS-SMB2 3.3.5.2.4: a decrypted request is not checked for a signature.
+                if (!req.IsEncrypted && (session.CanSign && h.Command != SmbCommand.SessionSetup || (session.CanSign && h.IsSigned)))
                 {
                     if (h.IsSigned)
                     {
@@ -196,12 +213,16 @@ internal sealed partial class SmbConnection
                         return NtStatus.AccessDenied;
                     }
                 }
+                var encryption = CheckSessionEncryption(req, session);
+                if (encryption != NtStatus.Success) return encryption;
             }
         }
         if (d.NeedsTree)
         {
             if (req.Session is null || !req.Session.TryGetTree(h.TreeId, out var tree)) return NtStatus.NetworkNameDeleted;
             req.Tree = tree;
+            var encryption = CheckTreeEncryption(req, tree);
+            if (encryption != NtStatus.Success) return encryption;
         }
         req.Charge = charge;
         try
@@ -280,6 +301,7 @@ internal sealed partial class SmbConnection
         try
         {
             output.Reserve(4);
+            output.AlignmentOrigin = 4;
             var start = output.Length;
             output.Reserve(SmbHeader.Size);
             NegotiateHandler.WriteResponse(this, output, start, dialect, contexts: null);

@@ -31,6 +31,10 @@ internal sealed class SmbRequest
     /// <summary>Called with the finished (unsigned) response message: preauth integrity hashing.</summary>
     public SpanAction? AfterResponse { get; set; }
 
+    /// <summary>The session whose key decrypted this request (Request.IsEncrypted); null for a plain request.</summary>
+    public SmbSession? EncryptedBy { get; init; }
+    public bool IsEncrypted => EncryptedBy is not null;
+
     public ReadOnlySpan<byte> Span => Message.Span;
 
     /// <summary>Set by <see cref="GoAsync"/>: the rest of the work, run after the interim STATUS_PENDING response.</summary>
@@ -66,4 +70,6 @@ internal sealed class CompoundState
     public bool Started { get; set; }
     /// <summary>The previous request resolved its session: related requests may inherit it.</summary>
     public bool SessionValid { get; set; }
+    /// <summary>The session whose key encrypts the whole compound response, once any response must be encrypted.</summary>
+    public SmbSession? EncryptWith { get; set; }
 }

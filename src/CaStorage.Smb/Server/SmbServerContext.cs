@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace CaStorage.Smb.Server;
 
 /// <summary>A share as the wire layer serves it.</summary>
-public sealed record SmbShare(string Name, VfsStack Stack, bool ReadOnly = false, bool ContinuouslyAvailable = false);
+/// <param name="EncryptData">Share.EncryptData (SMB2_SHAREFLAG_ENCRYPT_DATA): requests on this share must be encrypted.</param>
+public sealed record SmbShare(string Name, VfsStack Stack, bool ReadOnly = false, bool ContinuouslyAvailable = false, bool EncryptData = false);
 
 /// <summary>Server-wide settings of the wire layer (built by the host from its configuration model).</summary>
 public sealed record SmbServerSettings
@@ -17,6 +18,7 @@ public sealed record SmbServerSettings
     public string NetBiosName { get; init; } = "CASTORAGE";
     public string DomainName { get; init; } = "WORKGROUP";
     public bool SigningRequired { get; init; }
+    public SmbEncryptionMode Encryption { get; init; } = SmbEncryptionMode.Enabled;
     public bool AllowGuest { get; init; }
     public bool AllowAnonymous { get; init; }
     public uint MaxReadSize { get; init; } = 8 * 1024 * 1024;

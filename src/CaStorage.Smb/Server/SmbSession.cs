@@ -30,6 +30,12 @@ internal sealed class SmbSession
     public bool SigningRequired { get; set; }
     /// <summary>SMB 3.1.1: SHA-512 over the connection's negotiate and this session's setup exchange.</summary>
     public byte[]? PreauthHash { get; set; }
+    /// <summary>SMB 3.x: the session's encryption and decryption keys; null when it cannot encrypt (2.x, no cipher, guest).</summary>
+    public SmbTransformCodec? Encryption { get; set; }
+    /// <summary>Session.EncryptData: responses are encrypted (SMB2_SESSION_FLAG_ENCRYPT_DATA was sent).</summary>
+    public bool EncryptData { get; set; }
+    /// <summary>Unencrypted requests are refused with STATUS_ACCESS_DENIED (MS-SMB2 3.3.5.2.9, RejectUnencryptedAccess).</summary>
+    public bool EncryptionRequired { get; set; }
 
     public bool CanSign => SigningKey is not null;
 

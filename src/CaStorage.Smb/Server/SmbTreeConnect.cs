@@ -24,5 +24,7 @@ internal sealed class SmbTreeConnect
     public VfsTreeContext? VfsOrNull { get; }
     public VfsTreeContext Vfs => VfsOrNull ?? throw new InvalidOperationException("IPC$ has no VFS");
     public bool IsPipe { get; }
+    /// <summary>TreeConnect.Share.EncryptData: requests on this tree must be encrypted (MS-SMB2 3.3.5.2.11).</summary>
+    public bool EncryptData => _share?.EncryptData ?? false;
     public uint MaximalAccess => IsPipe ? 0x1F01FFu : Share.ReadOnly ? 0x1200A9u : 0x1F01FFu;
 }

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Text;
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
+using CaStorage.Smb.Security;
 using CaStorage.Smb.Tests.Security;
 
 namespace CaStorage.Smb.Tests.Server;
@@ -14,8 +15,19 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
     private ulong _messageId;
     public ulong SessionId { get; set; }
     public uint TreeId { get; set; }
-    /// <summary>Every request frame sent, in order: the fuzz corpus.</summary>
+    /// <summary>Every request frame sent (before encryption), in order: the fuzz corpus.</summary>
     public List<byte[]> Sent { get; } = [];
+    /// <summary>SMB 3.x encryption: when set, requests go out in transforms (see <see cref="EncryptRequests"/>) and transforms received are decrypted.</summary>
+    public SmbTransformCodec? Encryption { get; set; }
+    public bool EncryptRequests { get; set; } = true;
+    /// <summary>3.1.1: Connection.PreauthIntegrityHashValue (after NEGOTIATE).</summary>
+    public byte[] ConnectionPreauthHash { get; private set; } = new byte[64];
+    /// <summary>3.1.1: Session.PreauthIntegrityHashValue of the last successful SESSION_SETUP (the KDF context).</summary>
+    public byte[] PreauthHash { get; private set; } = new byte[64];
+    /// <summary>The NTLM exported session key of the last successful SESSION_SETUP.</summary>
+    public byte[]? SessionKey { get; private set; }
+    /// <summary>Whether the last response arrived in a transform.</summary>
+    public bool LastResponseEncrypted { get; private set; }
 
     public sealed record Response(NtStatus Status, SmbCommand Command, ulong MessageId, ulong SessionId, uint TreeId, byte[] Message)
     {
@@ -39,6 +51,12 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
     public async Task SendFrameAsync(byte[] message)
     {
         Sent.Add(message);
+        if (Encryption is { } codec && EncryptRequests)
+        {
+            var transform = new byte[SmbTransformCodec.TransformedLength(message.Length)];
+            codec.Encrypt(message, transform);
+            message = transform;
+        }
         var frame = new byte[message.Length + 4];
         frame[1] = (byte)(message.Length >> 16);
         frame[2] = (byte)(message.Length >> 8);
@@ -73,9 +91,29 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
 
     public async Task<Response> RequestAsync(SmbCommand cmd, byte[] body, ushort creditCharge = 1)
     {
-        await SendFrameAsync(Build(cmd, body, creditCharge));
-        var f = await ReceiveFrameAsync() ?? throw new InvalidOperationException("connection closed");
+        var request = Build(cmd, body, creditCharge);
+        await SendFrameAsync(request);
+        var f = await ReceiveMessageAsync() ?? throw new InvalidOperationException("connection closed");
         return Parse(f);
+    }
+
+    /// <summary>Receives one frame and, when it is a transform, decrypts it; null when the server closed the connection.</summary>
+    public async Task<byte[]?> ReceiveMessageAsync()
+    {
+        var f = await ReceiveFrameAsync();
+        LastResponseEncrypted = f is not null && SmbTransformHeader.IsTransform(f);
+        if (f is null || !LastResponseEncrypted) return f;
+        var codec = Encryption ?? throw new InvalidOperationException("encrypted response without keys");
+        var plain = new byte[f.Length];
+        if (!codec.TryDecrypt(f, plain, out var n)) throw new InvalidOperationException("response failed decryption");
+        return plain[..n];
+    }
+
+    /// <summary>Turns on encryption with this session's keys (client view: ServerIn encrypts, ServerOut decrypts).</summary>
+    public void StartEncryption(ushort dialect, SmbCipher cipher)
+    {
+        var keys = SmbSessionKeys.Derive(dialect, SessionKey!, dialect == 0x0311 ? PreauthHash : null, cipher);
+        Encryption = new SmbTransformCodec(SessionId, cipher, keys.EncryptServerIn!, keys.EncryptServerOut!);
     }
 
     public static Response Parse(byte[] m)
@@ -86,12 +124,16 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
 
     // ---- commands ----
 
-    public Task<Response> NegotiateAsync(params ushort[] dialects)
+    public Task<Response> NegotiateAsync(params ushort[] dialects) => NegotiateAsync(dialects, capabilities: 0, ciphers: null);
+
+    /// <summary>NEGOTIATE with client capabilities and, for 3.1.1, an SMB2_ENCRYPTION_CAPABILITIES context listing <paramref name="ciphers"/>.</summary>
+    public async Task<Response> NegotiateAsync(ushort[] dialects, uint capabilities, ushort[]? ciphers)
     {
         var body = new byte[36 + dialects.Length * 2 + (dialects.Contains((ushort)0x0311) ? 8 + 48 : 0)];
         BinaryPrimitives.WriteUInt16LittleEndian(body, 36);
         BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(2), (ushort)dialects.Length);
         BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(4), 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(8), capabilities);
         Guid.NewGuid().TryWriteBytes(body.AsSpan(12));
         for (var i = 0; i < dialects.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(36 + i * 2), dialects[i]);
         if (dialects.Contains((ushort)0x0311))
@@ -106,19 +148,56 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
             BinaryPrimitives.WriteUInt16LittleEndian(c[8..], 1);  // one algorithm
             BinaryPrimitives.WriteUInt16LittleEndian(c[10..], 32); // salt length
             BinaryPrimitives.WriteUInt16LittleEndian(c[12..], 1);  // SHA-512
+            if (ciphers is { Length: > 0 })
+            {
+                var at = (body.Length + 7) & ~7;
+                Array.Resize(ref body, at + 8 + 2 + ciphers.Length * 2);
+                BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(32), 2);
+                var e = body.AsSpan(at);
+                BinaryPrimitives.WriteUInt16LittleEndian(e, 2);      // encryption capabilities
+                BinaryPrimitives.WriteUInt16LittleEndian(e[2..], (ushort)(2 + ciphers.Length * 2));
+                BinaryPrimitives.WriteUInt16LittleEndian(e[8..], (ushort)ciphers.Length);
+                for (var i = 0; i < ciphers.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(e[(10 + i * 2)..], ciphers[i]);
+            }
         }
-        return RequestAsync(SmbCommand.Negotiate, body);
+        var request = Build(SmbCommand.Negotiate, body);
+        await SendFrameAsync(request);
+        var response = await ReceiveMessageAsync() ?? throw new InvalidOperationException("connection closed");
+        if (dialects.Contains((ushort)0x0311))
+            ConnectionPreauthHash = Chain(Chain(new byte[64], request), response);
+        return Parse(response);
+    }
+
+    private static byte[] Chain(byte[] hash, byte[] message)
+    {
+        var h = (byte[])hash.Clone();
+        PreauthIntegrity.Update(h, message);
+        return h;
     }
 
     /// <summary>NTLM (raw NTLMSSP tokens) session setup; returns the final response.</summary>
     public async Task<Response> SessionSetupAsync(string user, string password)
     {
         var ntlm = new TestNtlmClient(user, "", password);
-        var r1 = await RequestAsync(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Negotiate()));
+        // Session.PreauthIntegrityHashValue starts from the connection's value (3.1.1; ignored otherwise).
+        var hash = ConnectionPreauthHash;
+        var req1 = Build(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Negotiate()));
+        await SendFrameAsync(req1);
+        var m1 = await ReceiveMessageAsync() ?? throw new InvalidOperationException("connection closed");
+        var r1 = Parse(m1);
         if (r1.Status != NtStatus.MoreProcessingRequired) return r1;
+        hash = Chain(Chain(hash, req1), m1);
         SessionId = r1.SessionId;
         var challenge = SecurityBuffer(r1);
-        return await RequestAsync(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Authenticate(challenge)));
+        var req2 = Build(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Authenticate(challenge)));
+        await SendFrameAsync(req2);
+        var r2 = Parse(await ReceiveMessageAsync() ?? throw new InvalidOperationException("connection closed"));
+        if (r2.Status == NtStatus.Success)
+        {
+            PreauthHash = Chain(hash, req2);
+            SessionKey = ntlm.ExportedSessionKey;
+        }
+        return r2;
     }
 
     private static byte[] SecurityBuffer(Response r)

@@ -15,7 +15,8 @@ internal static class NegotiateHandler
     internal const uint CapDfs = 0x1, CapLeasing = 0x2, CapLargeMtu = 0x4, CapMultiChannel = 0x8, CapPersistentHandles = 0x10,
         CapDirectoryLeasing = 0x20, CapEncryption = 0x40;
 
-    internal sealed record NegotiateContexts(bool PreauthSha512, byte[]? Salt, SigningAlgorithm? Signing, bool SigningContextSeen, bool EncryptionContextSeen);
+    internal sealed record NegotiateContexts(bool PreauthSha512, byte[]? Salt, SigningAlgorithm? Signing, bool SigningContextSeen, bool EncryptionContextSeen,
+        IReadOnlyCollection<ushort>? Ciphers = null);
 
     /// <summary>
     /// NEGOTIATE request: StructureSize(36) DialectCount SecurityMode Reserved Capabilities ClientGuid(16)
@@ -61,6 +62,7 @@ internal static class NegotiateHandler
         c.SupportsMultiCredit = chosen >= SmbDialect.Smb210;
         c.SigningAlgorithm = chosen >= SmbDialect.Smb300 ? SigningAlgorithm.AesCmac : SigningAlgorithm.HmacSha256;
         if (contexts?.Signing is { } alg) c.SigningAlgorithm = alg;
+        c.CipherId = ChooseCipher(c.Server.Settings.Encryption, chosen, capabilities, contexts);
 
         if (chosen == SmbDialect.Smb311)
         {
@@ -72,6 +74,20 @@ internal static class NegotiateHandler
 
         WriteResponse(c, r.Out, r.ResponseStart, chosen, contexts);
         return ValueTask.FromResult(NtStatus.Success);
+    }
+
+    /// <summary>
+    /// Connection.CipherId (MS-SMB2 3.3.5.4): AES-128-CCM for a 3.0/3.0.2 client that sets SMB2_GLOBAL_CAP_ENCRYPTION;
+    /// for 3.1.1 the first cipher of the server's preference the client's ENCRYPTION_CAPABILITIES offers. None when the
+    /// server has encryption off or there is nothing in common.
+    /// </summary>
+    private static SmbCipher ChooseCipher(SmbEncryptionMode mode, ushort dialect, uint clientCapabilities, NegotiateContexts? contexts)
+    {
+        if (mode == SmbEncryptionMode.Off) return SmbCipher.None;
+        if (dialect is SmbDialect.Smb300 or SmbDialect.Smb302)
+            return (clientCapabilities & CapEncryption) != 0 && SmbCiphers.IsSupported(SmbCipher.Aes128Ccm) ? SmbCipher.Aes128Ccm : SmbCipher.None;
+        if (dialect == SmbDialect.Smb311 && contexts?.Ciphers is { } offered) return SmbCiphers.Choose(offered);
+        return SmbCipher.None;
     }
 
     internal static byte[] Chain(byte[] previous, ReadOnlySpan<byte> message)
@@ -88,6 +104,7 @@ internal static class NegotiateHandler
         bool sha512 = false, sawPreauth = false, sawSigning = false, sawEncryption = false;
         SigningAlgorithm? signing = null;
         byte[]? salt = null;
+        List<ushort>? ciphers = null;
         long off = offset;
         if (count == 0) return NtStatus.InvalidParameter;
         for (var i = 0; i < count; i++)
@@ -117,7 +134,12 @@ internal static class NegotiateHandler
                 case EncryptionCapabilities:
                     if (sawEncryption) return NtStatus.InvalidParameter;
                     sawEncryption = true;
-                    if (data.Length < 2 || BinaryPrimitives.ReadUInt16LittleEndian(data) == 0) return NtStatus.InvalidParameter;
+                    if (data.Length < 2) return NtStatus.InvalidParameter;
+                    var cipherCount = BinaryPrimitives.ReadUInt16LittleEndian(data);
+                    // MS-SMB2 2.2.3.1.2: CipherCount MUST be greater than zero.
+                    if (cipherCount == 0 || 2 + cipherCount * 2 > data.Length) return NtStatus.InvalidParameter;
+                    ciphers = new List<ushort>(cipherCount);
+                    for (var a = 0; a < cipherCount; a++) ciphers.Add(BinaryPrimitives.ReadUInt16LittleEndian(data[(2 + a * 2)..]));
                     break;
                 case SigningCapabilities:
                     if (sawSigning) return NtStatus.InvalidParameter;
@@ -134,7 +156,7 @@ internal static class NegotiateHandler
             }
             off = dataStart + dataLen;
         }
-        result = new NegotiateContexts(sha512, salt, signing, sawSigning, sawEncryption);
+        result = new NegotiateContexts(sha512, salt, signing, sawSigning, sawEncryption, ciphers);
         return NtStatus.Success;
     }
 
@@ -150,6 +172,8 @@ internal static class NegotiateHandler
         uint caps = 0;
         if (dialect >= SmbDialect.Smb210 && dialect != SmbDialect.Wildcard) caps |= CapLargeMtu;
         if (dialect == SmbDialect.Wildcard) caps |= CapLargeMtu;
+        // 3.0/3.0.2 announce encryption as a capability; 3.1.1 only through the encryption context.
+        if (dialect is SmbDialect.Smb300 or SmbDialect.Smb302 && c.CipherId != SmbCipher.None) caps |= CapEncryption;
         var large = (caps & CapLargeMtu) != 0;
         c.ServerCapabilities = caps;
         c.ServerSecurityMode = securityMode;
@@ -192,9 +216,10 @@ internal static class NegotiateHandler
         count++;
         if (contexts.EncryptionContextSeen)
         {
-            // No cipher in common yet (encryption is a later feature): CipherCount 1, Cipher 0.
+            // CipherCount 1 and the chosen cipher, or cipher 0 when there is none in common (MS-SMB2 3.3.5.4).
             o.Align(8);
-            WriteContext(o, EncryptionCapabilities, w => { w.U16(1); w.U16(0); });
+            var cipher = (ushort)c.CipherId;
+            WriteContext(o, EncryptionCapabilities, w => { w.U16(1); w.U16(cipher); });
             count++;
         }
         if (contexts.SigningContextSeen && contexts.Signing is { } alg)

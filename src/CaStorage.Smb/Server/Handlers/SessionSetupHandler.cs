@@ -10,7 +10,7 @@ namespace CaStorage.Smb.Server.Handlers;
 internal static class SessionSetupHandler
 {
     private const byte FlagBinding = 0x01;
-    private const ushort SessionFlagIsGuest = 0x1, SessionFlagIsNull = 0x2;
+    private const ushort SessionFlagIsGuest = 0x1, SessionFlagIsNull = 0x2, SessionFlagEncryptData = 0x4;
 
     /// <summary>
     /// Request: StructureSize(25) Flags SecurityMode Capabilities Channel SecurityBufferOffset SecurityBufferLength
@@ -27,6 +27,10 @@ internal static class SessionSetupHandler
         if (!SmbReader.TrySlice(m, secOff, secLen, out var secStart)) return ValueTask.FromResult(NtStatus.InvalidParameter);
         // Multichannel binding is not offered (no SMB2_GLOBAL_CAP_MULTI_CHANNEL).
         if ((flags & FlagBinding) != 0 && c.Dialect >= SmbDialect.Smb300) return ValueTask.FromResult(NtStatus.RequestNotAccepted);
+        // MS-SMB2 3.3.5.5 steps 1-2: with encryption required (EncryptData and RejectUnencryptedAccess), a client that
+        // cannot encrypt (2.x dialect, no SMB2_GLOBAL_CAP_ENCRYPTION, no common 3.1.1 cipher) is refused.
+        var encryptionMode = c.Server.Settings.Encryption;
+        if (encryptionMode == SmbEncryptionMode.Required && c.CipherId == SmbCipher.None) return ValueTask.FromResult(NtStatus.AccessDenied);
 
         var session = r.Session;
         var isNew = false;
@@ -84,6 +88,16 @@ internal static class SessionSetupHandler
             return ValueTask.FromResult(failed);
         }
 
+        if (!reauth && encryptionMode == SmbEncryptionMode.Required && (result.IsGuest || result.IsAnonymous))
+        {
+            // Guest and anonymous sessions have no keys to encrypt with (Samba: "reject guest session as encryption is required").
+            c.RemoveSession(session.Id, out _);
+            c.Server.UnregisterSession(session);
+            r.Session = null;
+            r.ResponseSessionId = session.Id;
+            return ValueTask.FromResult(NtStatus.AccessDenied);
+        }
+
         session.User = new VfsUser(result.UserName, result.DomainName, result.IsGuest, result.IsAnonymous);
         session.IsGuest = result.IsGuest;
         session.IsAnonymous = result.IsAnonymous;
@@ -94,7 +108,11 @@ internal static class SessionSetupHandler
                 var sessionKey = new byte[16];
                 key.AsSpan(0, Math.Min(16, key.Length)).CopyTo(sessionKey);
                 session.SessionKey = sessionKey;
-                session.SigningKey = SmbSessionKeys.Derive(c.Dialect, sessionKey, hashing ? session.PreauthHash : null).Signing;
+                var keys = SmbSessionKeys.Derive(c.Dialect, key, hashing ? session.PreauthHash : null, c.CipherId);
+                session.SigningKey = keys.Signing;
+                // MS-SMB2 3.3.5.5.3: Session.EncryptionKey (ServerOut) and Session.DecryptionKey (ServerIn).
+                if (c.CipherId != SmbCipher.None && keys.EncryptServerOut is { } serverOut && keys.EncryptServerIn is { } serverIn)
+                    session.Encryption = new SmbTransformCodec(session.Id, c.CipherId, serverOut, serverIn);
                 // MS-SMB2 3.3.5.5.3: signing is required when the server or the client requires it.
                 session.SigningRequired = c.Server.Settings.SigningRequired || (securityMode & 0x2) != 0;
                 // 3.1.1: the final SESSION_SETUP response is always signed.
@@ -104,6 +122,13 @@ internal static class SessionSetupHandler
         }
         SmbLog.SessionAuthenticated(c.Log, c.Id, session.Id, result.DomainName, result.UserName, result.IsGuest, result.IsAnonymous);
         ushort sessionFlags = result.IsAnonymous ? SessionFlagIsNull : result.IsGuest ? SessionFlagIsGuest : (ushort)0;
+        if (!reauth && session.Encryption is not null && encryptionMode >= SmbEncryptionMode.Desired)
+        {
+            // Session.EncryptData: the client encrypts everything after this response; Required also refuses plain requests.
+            session.EncryptData = true;
+            session.EncryptionRequired = encryptionMode == SmbEncryptionMode.Required;
+        }
+        if (session.EncryptData) sessionFlags |= SessionFlagEncryptData;
         WriteResponse(r, sessionFlags, token);
         r.ResponseSessionId = session.Id;
         return ValueTask.FromResult(NtStatus.Success);

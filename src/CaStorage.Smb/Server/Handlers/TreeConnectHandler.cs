@@ -9,6 +9,7 @@ internal static class TreeConnectHandler
 {
     private const byte ShareTypeDisk = 0x1, ShareTypePipe = 0x2;
     internal const uint ShareCapContinuousAvailability = 0x10;
+    private const uint ShareFlagNoCaching = 0x30, ShareFlagEncryptData = 0x8000;
 
     /// <summary>Request: StructureSize(9) Flags PathOffset PathLength Buffer ("\\server\share" in UTF-16).</summary>
     public static async ValueTask<NtStatus> ConnectAsync(SmbConnection c, SmbRequest r)
@@ -36,6 +37,9 @@ internal static class TreeConnectHandler
             if (!c.Server.TryGetShare(shareName, out var share)) return NtStatus.BadNetworkName;
             // Anonymous sessions reach IPC$ only; guests only where guest access is configured.
             if (session.IsAnonymous) return NtStatus.AccessDenied;
+            // MS-SMB2 3.3.5.7: Share.EncryptData with RejectUnencryptedAccess refuses sessions that cannot encrypt
+            // (2.x dialects, no common cipher, guests without keys).
+            if (share.EncryptData && session.Encryption is null) return NtStatus.AccessDenied;
             var vfs = new VfsTreeContext(share.Stack, session.User!);
             var st = await vfs.Ops.ConnectAsync(vfs, c.Closed).ConfigureAwait(false);
             if (st != NtStatus.Success)
@@ -54,7 +58,7 @@ internal static class TreeConnectHandler
         o.U16(16);
         o.U8(tree.IsPipe ? ShareTypePipe : ShareTypeDisk);
         o.U8(0);
-        o.U32(tree.IsPipe ? 0x30u /* SMB2_SHAREFLAG_NO_CACHING */ : 0u);
+        o.U32(tree.IsPipe ? ShareFlagNoCaching : tree.EncryptData ? ShareFlagEncryptData : 0u);
         o.U32(0);
         o.U32(tree.MaximalAccess);
         return NtStatus.Success;
