@@ -61,14 +61,16 @@ internal sealed partial class SmbConnection
         }
 
         /// <summary>Runs the work after the interim response is queued; sends the final response.</summary>
-        public void Start(SmbHeader interimHeader, SmbSession? signWith) => _ = RunAsync(interimHeader, signWith);
+        /// <remarks>The final response is protected like the interim one: encrypted under the same session, or signed.</remarks>
+        public void Start(SmbHeader interimHeader, SmbSession? signWith, SmbSession? encryptWith) => _ = RunAsync(interimHeader, signWith, encryptWith);
 
-        private async Task RunAsync(SmbHeader h, SmbSession? signWith)
+        private async Task RunAsync(SmbHeader h, SmbSession? signWith, SmbSession? encryptWith)
         {
             var output = new ResponseBuffer(512);
             try
             {
                 output.Reserve(4);
+                output.AlignmentOrigin = 4;
                 var start = output.Length;
                 output.Reserve(SmbHeader.Size);
                 NtStatus status;
@@ -102,6 +104,11 @@ internal sealed partial class SmbConnection
                 rh.Credits = 0; // credits were granted with the interim response
                 rh.NextCommand = 0;
                 rh.Write(output.Array.AsSpan(start, SmbHeader.Size), status);
+                if (encryptWith is not null)
+                {
+                    _connection.SendEncrypted(output, encryptWith, [start]);
+                    return;
+                }
                 if (signWith?.SigningKey is { } key)
                     SmbSigning.Sign(_connection.SigningAlgorithm, key, output.Array.AsSpan(start, output.Length - start));
                 _connection.Send(output);

@@ -153,7 +153,7 @@ internal sealed partial class SmbConnection
         req.Compound.SessionId = rh.SessionId;
         req.Compound.TreeId = rh.TreeId;
         req.AfterResponse?.Invoke(req.Out.Array.AsSpan(req.ResponseStart, req.Out.Length - req.ResponseStart));
-        pending?.Start(rh with { }, sign ? session : null);
+        pending?.Start(rh with { }, sign ? session : null, encrypt ? req.Compound.EncryptWith : null);
         return (true, sign ? session : null);
     }
 

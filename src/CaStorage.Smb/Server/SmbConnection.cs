@@ -212,15 +212,17 @@ internal sealed partial class SmbConnection
         RemoveSession(session.Id, out _);
         Server.UnregisterSession(session);
         session.State = SessionState.Expired;
-        CancelPending(op => op.Session == session);
         foreach (var t in session.Trees.ToArray()) await DisconnectTreeAsync(t).ConfigureAwait(false);
+        CancelPending(op => op.Session == session);
     }
 
     internal async Task DisconnectTreeAsync(SmbTreeConnect tree)
     {
         tree.Session.RemoveTree(tree.Id, out _);
-        CancelPending(op => op.Tree == tree);
+        // Closing the opens first completes their pending CHANGE_NOTIFYs with STATUS_NOTIFY_CLEANUP; anything else
+        // still pending on the tree is cancelled.
         foreach (var o in _opens.Values.Where(o => o.Tree == tree).ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
+        CancelPending(op => op.Tree == tree);
         if (tree.VfsOrNull is { } vfs) await vfs.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -1,5 +1,6 @@
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
+using CaStorage.Smb.Protocol.Info;
 using CaStorage.Vfs;
 
 namespace CaStorage.Smb.Server.Handlers;
@@ -36,13 +37,9 @@ internal static class CloseHandler
         }
         else
         {
-            o.I64(info.CreationTime);
-            o.I64(info.LastAccessTime);
-            o.I64(info.LastWriteTime);
-            o.I64(info.ChangeTime);
-            o.I64(info.AllocationSize);
-            o.I64(info.EndOfFile);
-            o.U32(HandlerUtil.WireAttributes(info));
+            // FileNetworkOpenInformation without its trailing reserved field.
+            InfoEncoder.NetworkOpen(o, info);
+            o.SetLength(o.Length - 4);
         }
         return NtStatus.Success;
     }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
+using CaStorage.Smb.Protocol.Info;
 using CaStorage.State;
 using CaStorage.State.Notify;
 using CaStorage.Vfs;
@@ -209,14 +210,8 @@ internal static class CreateHandler
         o.U8(0); // oplock level: none until oplocks exist
         o.U8(0);
         o.U32((uint)action);
-        o.I64(info.CreationTime);
-        o.I64(info.LastAccessTime);
-        o.I64(info.LastWriteTime);
-        o.I64(info.ChangeTime);
-        o.I64(info.IsDirectory ? 0 : info.AllocationSize);
-        o.I64(info.IsDirectory ? 0 : info.EndOfFile);
-        o.U32(HandlerUtil.WireAttributes(info));
-        o.U32(0);
+        // Times, sizes and attributes have the FileNetworkOpenInformation layout (with its reserved field).
+        InfoEncoder.NetworkOpen(o, info);
         HandlerUtil.WriteFileId(o, open);
         var ctxAt = o.Length;
         o.U32(0);
