@@ -111,6 +111,10 @@ internal static partial class IoctlHandler
             case FsctlQuerySharedVirtualDiskSupport: // no shared virtual disks (RSVD) are served
                 status = NtStatus.InvalidDeviceRequest;
                 break;
+            case FsctlCreateOrGetObjectId:
+            case FsctlGetObjectId:
+                status = ObjectId(c, r, maxOut, o);
+                break;
             case FsctlGetReparsePoint:
                 status = HandlerUtil.TryResolveOpen(c, r, 8, out _) is var st && st != NtStatus.Success ? st : NtStatus.NotAReparsePoint;
                 break;
