@@ -41,6 +41,7 @@ public enum NtStatus : uint
     InvalidEaName = 0x80000013,
     FileLockConflict = 0xC0000054,
     LockNotGranted = 0xC0000055,
+    InvalidLockRange = 0xC00001A1,
     DeletePending = 0xC0000056,
     PrivilegeNotHeld = 0xC0000061,
     WrongPassword = 0xC000006A,

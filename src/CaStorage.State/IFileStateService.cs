@@ -28,5 +28,18 @@ public interface IFileStateService
     /// <summary>The caller removed a delete-pending file after the last close.</summary>
     ValueTask FileDeletedAsync(FileKey file);
 
+    /// <summary>
+    /// Takes all the ranges or none. When <paramref name="failImmediately"/> is false and a range conflicts, the request
+    /// waits in the file actor until it can be granted, or <paramref name="ct"/> cancels it (STATUS_CANCELLED), or the
+    /// open closes (STATUS_RANGE_NOT_LOCKED). A conflict otherwise gives STATUS_LOCK_NOT_GRANTED.
+    /// </summary>
+    ValueTask<NtStatus> LockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, bool failImmediately, CancellationToken ct);
+
+    /// <summary>Releases exactly these ranges held by the open (STATUS_RANGE_NOT_LOCKED if one is not held).</summary>
+    ValueTask<NtStatus> UnlockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges);
+
+    /// <summary>May this open read or write the range? STATUS_FILE_LOCK_CONFLICT when another lock forbids it.</summary>
+    ValueTask<NtStatus> CheckIoAsync(FileKey file, OpenId open, ulong offset, ulong length, bool write);
+
     int ActiveFileCount { get; }
 }

@@ -13,5 +13,9 @@ internal static class FileActorProtocol
     internal sealed record CheckRename(OpenId Open, TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record CheckReplace(TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record ProbeShareAccess(AccessMask Access, ShareAccess Share, TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record RequestLock(OpenId Open, IReadOnlyList<LockRange> Ranges, bool FailImmediately, TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record CancelLock(TaskCompletionSource<NtStatus> Pending) : Command;
+    internal sealed record Unlock(OpenId Open, IReadOnlyList<LockRange> Ranges, TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record CheckIo(OpenId Open, ulong Offset, ulong Length, bool Write, TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record Deleted(TaskCompletionSource<bool> Reply) : Command;
 }

@@ -112,6 +112,42 @@ internal sealed class LocalFileStateService : IFileStateService
         return await tcs.Task.ConfigureAwait(false);
     }
 
+    public async ValueTask<NtStatus> LockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, bool failImmediately, CancellationToken ct)
+    {
+        var tcs = Tcs<NtStatus>();
+        Send(file, new RequestLock(open, ranges, failImmediately, tcs));
+        if (!failImmediately && ct.CanBeCanceled && !tcs.Task.IsCompleted)
+        {
+            await using var reg = ct.Register(() => Send(file, new CancelLock(tcs))).ConfigureAwait(false);
+            return await tcs.Task.ConfigureAwait(false);
+        }
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<NtStatus> UnlockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges)
+    {
+        var tcs = Tcs<NtStatus>();
+        Send(file, new Unlock(open, ranges, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public ValueTask<NtStatus> CheckIoAsync(FileKey file, OpenId open, ulong offset, ulong length, bool write)
+    {
+        // Fast path: no locks on the file, no message (reads and writes are the hot path).
+        var shard = ShardOf(file);
+        FileActor? actor;
+        lock (shard) shard.TryGetValue(file, out actor);
+        if (actor is null || actor.LockCount == 0) return ValueTask.FromResult(NtStatus.Success);
+        return CheckIoSlowAsync(file, open, offset, length, write);
+    }
+
+    private async ValueTask<NtStatus> CheckIoSlowAsync(FileKey file, OpenId open, ulong offset, ulong length, bool write)
+    {
+        var tcs = Tcs<NtStatus>();
+        Send(file, new CheckIo(open, offset, length, write, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
     public async ValueTask FileDeletedAsync(FileKey file)
     {
         var tcs = Tcs<bool>();

@@ -1,13 +1,115 @@
+using System.Buffers.Binary;
 using CaStorage.Core;
+using CaStorage.Smb.Protocol;
+using CaStorage.State;
 
 namespace CaStorage.Smb.Server.Handlers;
 
-/// <summary>LOCK (2.2.26): byte-range locks live in the file actors (locking issue); until then refused, never faked.</summary>
+/// <summary>MS-SMB2 2.2.26/2.2.27 LOCK (3.3.5.14). Locks live in the file actor; blocking requests wait there.</summary>
 internal static class LockHandler
 {
-    public static ValueTask<NtStatus> HandleAsync(SmbConnection c, SmbRequest r)
+    private const uint Shared = 0x1, Exclusive = 0x2, Unlock = 0x4, FailImmediately = 0x10;
+    private const int ElementSize = 24;
+
+    /// <summary>
+    /// Request: StructureSize(48) LockCount LockSequence(4) FileId(16) Locks[LockCount] of
+    /// Offset(8) Length(8) Flags(4) Reserved(4).
+    /// </summary>
+    public static async ValueTask<NtStatus> HandleAsync(SmbConnection c, SmbRequest r)
     {
-        var st = HandlerUtil.TryResolveOpen(c, r, 8, out _);
-        return ValueTask.FromResult(st != NtStatus.Success ? st : NtStatus.NotSupported);
+        var s = r.Span;
+        const int b = SmbHeader.Size;
+        SmbReader.TryU16(s, b + 2, out var count);
+        var st = HandlerUtil.TryResolveOpen(c, r, 8, out var open);
+        if (st != NtStatus.Success) return st;
+        if (count == 0) return NtStatus.InvalidParameter;
+        if (s.Length < b + 24 + count * ElementSize) return NtStatus.InvalidParameter;
+        if (open.IsDirectory) return NtStatus.InvalidParameter;
+
+        var state = c.Server.FileState;
+        var elements = s.Slice(b + 24, count * ElementSize).ToArray();
+        if (BinaryPrimitives.ReadUInt32LittleEndian(elements.AsSpan(16)) == Unlock)
+        {
+            // Unlocks apply one by one, in order, and stop at the first failure; earlier ones stay undone
+            // (smb2.lock.multiple-unlock). A lock element after unlocks is invalid, once the unlocks before it ran.
+            for (var i = 0; i < count; i++)
+            {
+                var el = elements.AsMemory(i * ElementSize, ElementSize);
+                if (BinaryPrimitives.ReadUInt32LittleEndian(el.Span[16..]) != Unlock) return NtStatus.InvalidParameter;
+                var range = new LockRange(BinaryPrimitives.ReadUInt64LittleEndian(el.Span), BinaryPrimitives.ReadUInt64LittleEndian(el.Span[8..]), false);
+                var u = await state.UnlockAsync(open.Key, open.Id, [range]).ConfigureAwait(false);
+                if (u != NtStatus.Success) return u;
+            }
+            WriteResponse(r.Out);
+            return NtStatus.Success;
+        }
+        var parse = Parse(elements, count, out var ranges, out var blocking);
+        if (parse != NtStatus.Success) return parse;
+        // Windows needs read or write access on the handle to lock.
+        if (!HandlerUtil.HasAccess(open, AccessMask.FileReadData | AccessMask.FileWriteData | AccessMask.FileAppendData))
+            return NtStatus.AccessDenied;
+
+        var cts = new CancellationTokenSource();
+        var pending = state.LockAsync(open.Key, open.Id, ranges, failImmediately: !blocking, cts.Token);
+        if (pending.IsCompleted)
+        {
+            cts.Dispose();
+            var done = await pending.ConfigureAwait(false);
+            if (done != NtStatus.Success) return done;
+            WriteResponse(r.Out);
+            return NtStatus.Success;
+        }
+        // A blocking lock that cannot be granted now: STATUS_PENDING, then the outcome (granted, cancelled, closed).
+        var task = pending.AsTask();
+        return r.GoAsync(async (o, ct) =>
+        {
+            using (cts)
+            using (ct.Register(() => cts.Cancel()))
+            {
+                var result = await task.ConfigureAwait(false);
+                if (result == NtStatus.Success) WriteResponse(o);
+                return result;
+            }
+        });
+    }
+
+    /// <summary>Element rules as Windows and Samba apply them (smbd_smb2_lock_send).</summary>
+    private static NtStatus Parse(ReadOnlySpan<byte> e, int count, out List<LockRange> ranges, out bool blocking)
+    {
+        ranges = new List<LockRange>(count);
+        var firstFlags = BinaryPrimitives.ReadUInt32LittleEndian(e[16..]);
+        blocking = firstFlags is Shared or Exclusive;
+        for (var i = 0; i < count; i++)
+        {
+            var el = e.Slice(i * ElementSize, ElementSize);
+            var offset = BinaryPrimitives.ReadUInt64LittleEndian(el);
+            var length = BinaryPrimitives.ReadUInt64LittleEndian(el[8..]);
+            var flags = BinaryPrimitives.ReadUInt32LittleEndian(el[16..]);
+            switch (flags)
+            {
+                case Shared:
+                case Exclusive:
+                    // A waiting lock may only be the first element of a lock request.
+                    if (i > 0) return NtStatus.InvalidParameter;
+                    break;
+                case Shared | FailImmediately:
+                case Exclusive | FailImmediately:
+                    break;
+                default:
+                    // Includes UNLOCK mixed into a lock request: nothing of it is applied.
+                    return NtStatus.InvalidParameter;
+            }
+            var range = new LockRange(offset, length, (flags & Exclusive) != 0);
+            // MS-FSA 2.1.5.7: a range past 2^64 is STATUS_INVALID_LOCK_RANGE.
+            if (!range.IsValid) return NtStatus.InvalidLockRange;
+            ranges.Add(range);
+        }
+        return NtStatus.Success;
+    }
+
+    private static void WriteResponse(ResponseBuffer o)
+    {
+        o.U16(4);
+        o.U16(0);
     }
 }

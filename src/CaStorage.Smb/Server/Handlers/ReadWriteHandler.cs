@@ -28,6 +28,8 @@ internal static class ReadWriteHandler
         if (!HandlerUtil.HasAccess(open, AccessMask.FileReadData | AccessMask.FileExecute)) return NtStatus.AccessDenied;
         if (offset > long.MaxValue || offset + length > long.MaxValue) return NtStatus.InvalidParameter;
 
+        var io = await c.Server.FileState.CheckIoAsync(open.Key, open.Id, offset, length, write: false).ConfigureAwait(false);
+        if (io != NtStatus.Success) return io;
         var o = r.Out;
         var body = o.Length;
         o.U16(17);
@@ -95,6 +97,8 @@ internal static class ReadWriteHandler
         {
             at = (long)offset;
         }
+        var lockCheck = await c.Server.FileState.CheckIoAsync(open.Key, open.Id, (ulong)at, length, write: true).ConfigureAwait(false);
+        if (lockCheck != NtStatus.Success) return lockCheck;
         var writeThrough = (flags & WriteFlagWriteThrough) != 0 || (open.Mode & (uint)CreateOptions.WriteThrough) != 0
             || open.Tree.Share.ContinuouslyAvailable;
         var n = 0;

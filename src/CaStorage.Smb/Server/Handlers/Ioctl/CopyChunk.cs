@@ -86,6 +86,11 @@ internal static partial class IoctlHandler
             if (chunk.SourceOffset > (ulong)info.Value!.EndOfFile || chunk.Length > (ulong)info.Value.EndOfFile - chunk.SourceOffset)
                 return (NtStatus.InvalidViewSize, chunks, total);
             if (chunk.TargetOffset > (ulong)(long.MaxValue - chunk.Length)) return (NtStatus.InvalidParameter, chunks, total);
+            // Byte-range locks of other opens apply as to READ on the source and WRITE on the target.
+            var srcLock = await c.Server.FileState.CheckIoAsync(source.Key, source.Id, chunk.SourceOffset, chunk.Length, write: false).ConfigureAwait(false);
+            if (srcLock != NtStatus.Success) return (srcLock, chunks, total);
+            var dstLock = await c.Server.FileState.CheckIoAsync(target.Key, target.Id, chunk.TargetOffset, chunk.Length, write: true).ConfigureAwait(false);
+            if (dstLock != NtStatus.Success) return (dstLock, chunks, total);
 
             var res = await ops.CopyRangeAsync(source.File, (long)chunk.SourceOffset, target.File, (long)chunk.TargetOffset, chunk.Length, ct)
                 .ConfigureAwait(false);

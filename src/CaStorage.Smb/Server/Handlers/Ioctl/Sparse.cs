@@ -65,6 +65,8 @@ internal static partial class IoctlHandler
         if (open.IsDirectory) return NtStatus.InvalidParameter;
         var length = zero.BeyondFinalZero - zero.FileOffset;
         if (length == 0) return NtStatus.Success;
+        var locked = await c.Server.FileState.CheckIoAsync(open.Key, open.Id, (ulong)zero.FileOffset, (ulong)length, write: true).ConfigureAwait(false);
+        if (locked != NtStatus.Success) return locked;
         return await open.Tree.Vfs.Ops.ZeroRangeAsync(open.File, zero.FileOffset, length, c.Closed).ConfigureAwait(false);
     }
 }
