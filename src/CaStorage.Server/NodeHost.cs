@@ -68,7 +68,9 @@ internal sealed class NodeHost : IAsyncDisposable
                 MaxDialect = ParseDialect(options.MaxDialect),
             };
             var hashes = options.Users.ToDictionary(u => u.Name, u => ParseHash(u), StringComparer.OrdinalIgnoreCase);
-            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(), loggers, time);
+            // Breaks flow from the file actors back to the connections through one notifier (ARCHITECTURE §2).
+            var notifier = new SmbClientNotifier();
+            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time), loggers, time, notifier);
         });
         builder.WebHost.ConfigureKestrel(k =>
         {

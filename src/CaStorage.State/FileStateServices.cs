@@ -6,4 +6,8 @@ namespace CaStorage.State;
 public static class FileStateServices
 {
     public static IFileStateService CreateLocal(int shardCount = LocalFileStateService.DefaultShardCount) => new LocalFileStateService(shardCount);
+
+    /// <summary>All shards local, with break notifications delivered through <paramref name="notifier"/>.</summary>
+    public static IFileStateService CreateLocal(IClientNotifier notifier, TimeProvider time, int shardCount = LocalFileStateService.DefaultShardCount)
+        => new LocalFileStateService(shardCount, notifier, time);
 }

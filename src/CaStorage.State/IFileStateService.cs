@@ -41,5 +41,11 @@ public interface IFileStateService
     /// <summary>May this open read or write the range? STATUS_FILE_LOCK_CONFLICT when another lock forbids it.</summary>
     ValueTask<NtStatus> CheckIoAsync(FileKey file, OpenId open, ulong offset, ulong length, bool write);
 
+    /// <summary>OPLOCK_BREAK acknowledgement of an oplock: the level the client kept.</summary>
+    ValueTask<(NtStatus Status, byte Level)> AckOplockAsync(FileKey file, OpenId open, byte level);
+
+    /// <summary>OPLOCK_BREAK acknowledgement of a lease (the file is found through the lease).</summary>
+    ValueTask<NtStatus> AckLeaseAsync(LeaseId lease, LeaseState state);
+
     int ActiveFileCount { get; }
 }

@@ -15,11 +15,14 @@ public sealed record OpenRequest
     public bool DeleteOnClose { get; init; }
     /// <summary>Overwrite/supersede: needs write-compatible share modes of others even without write access.</summary>
     public bool Truncates { get; init; }
-    /// <summary>Opaque owner tag (connection/session) for diagnostics and later break routing.</summary>
+    /// <summary>Owner tag (the connection) to which break notifications for this open are routed.</summary>
     public string Owner { get; init; } = "";
+    /// <summary>RequestedOplockLevel (<see cref="OplockLevel"/>); <see cref="OplockLevel.Lease"/> with <see cref="Lease"/>.</summary>
+    public byte RequestedOplock { get; init; }
+    public LeaseRequest? Lease { get; init; }
 }
 
-public enum OpenOutcome { Granted, SharingViolation, DeletePending, AccessDenied }
+public enum OpenOutcome { Granted, SharingViolation, DeletePending, AccessDenied, InvalidParameter }
 
 public sealed record OpenDecision(OpenOutcome Outcome)
 {
@@ -28,10 +31,16 @@ public sealed record OpenDecision(OpenOutcome Outcome)
         OpenOutcome.Granted => NtStatus.Success,
         OpenOutcome.SharingViolation => NtStatus.SharingViolation,
         OpenOutcome.DeletePending => NtStatus.DeletePending,
+        OpenOutcome.InvalidParameter => NtStatus.InvalidParameter,
         _ => NtStatus.AccessDenied,
     };
     public static readonly OpenDecision Granted = new(OpenOutcome.Granted);
+
+    /// <summary>The oplock level granted (<see cref="OplockLevel.Lease"/> when a lease was granted).</summary>
+    public byte Oplock { get; init; }
+    public LeaseGrant? Lease { get; init; }
 }
 
-/// <summary>Result of closing an open: when DeleteNow, the caller removes the file, then reports <see cref="IFileStateService.FileDeletedAsync"/>.</summary>
-public readonly record struct CloseOutcome(bool DeleteNow, bool WasLast);
+/// <remarks>When DeleteNow, the caller removes the file, then reports <see cref="IFileStateService.FileDeletedAsync"/>.</remarks>
+/// <summary>Result of closing an open; <paramref name="Lease"/> is the lease the open held, if any.</summary>
+public readonly record struct CloseOutcome(bool DeleteNow, bool WasLast, LeaseId? Lease = null);

@@ -29,7 +29,8 @@ public sealed class CaStorageOptions
     public string Encryption { get; set; } = "Enabled";
 
     public bool AllowGuest { get; set; }
-    public bool AllowAnonymous { get; set; }
+    /// <summary>Anonymous (null) sessions may log on, as with Samba's default; they can reach IPC$ only.</summary>
+    public bool AllowAnonymous { get; set; } = true;
 
     /// <summary>Fixed server GUID; when empty one is generated once and kept in the data directory.</summary>
     public string? ServerGuid { get; set; }

@@ -34,7 +34,8 @@ internal static class CommandTable
         new(SmbCommand.ChangeNotify, 32, true, true, 8, ChangeNotifyHandler.HandleAsync),
         new(SmbCommand.QueryInfo, 41, true, true, 24, QueryInfoHandler.HandleAsync),
         new(SmbCommand.SetInfo, 33, true, true, 16, SetInfoHandler.HandleAsync),
-        new(SmbCommand.OplockBreak, 24, true, true, 8, SimpleHandlers.OplockBreakAsync),
+        // Oplock (24) and lease (36) acknowledgements share the command: the handler checks the size and the tree.
+        new(SmbCommand.OplockBreak, 0, true, false, None, OplockBreakHandler.HandleAsync),
     ];
 
     public static bool TryGet(SmbCommand command, out CommandDescriptor descriptor)

@@ -162,7 +162,7 @@ internal sealed partial class SmbConnection
         var h = req.Header;
         if (!CommandTable.TryGet(h.Command, out var d)) return NtStatus.InvalidParameter;
         var msg = req.Span;
-        if (msg.Length < SmbHeader.Size + 2 || BinaryPrimitives.ReadUInt16LittleEndian(msg[SmbHeader.Size..]) != d.StructureSize)
+        if (msg.Length < SmbHeader.Size + 2 || (d.StructureSize != 0 && BinaryPrimitives.ReadUInt16LittleEndian(msg[SmbHeader.Size..]) != d.StructureSize))
             return NtStatus.InvalidParameter;
         // Fixed part must be present (StructureSize counts one byte of a variable buffer when odd).
         if (msg.Length < SmbHeader.Size + (d.StructureSize & ~1)) return NtStatus.InvalidParameter;

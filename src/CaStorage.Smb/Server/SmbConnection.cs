@@ -65,6 +65,7 @@ internal sealed partial class SmbConnection
 
     public async Task RunAsync()
     {
+        Server.Notifier.Register(this);
         var writer = Task.Run(WriteLoopAsync);
         try
         {
@@ -86,6 +87,7 @@ internal sealed partial class SmbConnection
             _output.Writer.TryComplete();
             await _closed.CancelAsync().ConfigureAwait(false);
             try { await writer.ConfigureAwait(false); } catch (Exception) { /* the peer is gone */ }
+            Server.Notifier.Unregister(this);
             await TeardownAsync().ConfigureAwait(false);
             await _transport.Input.CompleteAsync().ConfigureAwait(false);
         }

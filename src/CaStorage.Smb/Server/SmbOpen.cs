@@ -34,6 +34,9 @@ internal sealed class SmbOpen
     public uint Mode { get; set; }
     public bool DeleteOnClose { get; set; }
     public ulong ResumeKey { get; set; }
+    /// <summary>Granted oplock level (OplockLevel.Lease when the open is under a lease).</summary>
+    public byte OplockLevel { get; set; }
+    public LeaseId? Lease { get; set; }
     public int Closed;
 
     /// <summary>The directory watch of CHANGE_NOTIFY on this open (kept between requests so no change is lost).</summary>

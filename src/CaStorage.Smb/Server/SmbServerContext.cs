@@ -20,7 +20,8 @@ public sealed record SmbServerSettings
     public bool SigningRequired { get; init; }
     public SmbEncryptionMode Encryption { get; init; } = SmbEncryptionMode.Enabled;
     public bool AllowGuest { get; init; }
-    public bool AllowAnonymous { get; init; }
+    /// <summary>Null sessions may authenticate (Samba's default); they reach IPC$ only, never a disk share.</summary>
+    public bool AllowAnonymous { get; init; } = true;
     public uint MaxReadSize { get; init; } = 8 * 1024 * 1024;
     public uint MaxWriteSize { get; init; } = 8 * 1024 * 1024;
     public uint MaxTransactSize { get; init; } = 8 * 1024 * 1024;
@@ -37,8 +38,9 @@ public sealed class SmbServerContext
     private readonly ConcurrentDictionary<ulong, SmbOpen> _resumeKeys = new();
 
     public SmbServerContext(SmbServerSettings settings, IEnumerable<SmbShare> shares, IReadOnlyDictionary<string, byte[]> ntHashes,
-        IFileStateService fileState, ILoggerFactory loggerFactory, TimeProvider time)
+        IFileStateService fileState, ILoggerFactory loggerFactory, TimeProvider time, SmbClientNotifier? notifier = null)
     {
+        Notifier = notifier ?? new SmbClientNotifier();
         Settings = settings;
         foreach (var s in shares) _shares[s.Name] = s;
         Users = new NtHashUserStore(ntHashes);
@@ -51,6 +53,8 @@ public sealed class SmbServerContext
     public SmbServerSettings Settings { get; }
     public IFileStateService FileState { get; }
     public ChangeNotifyHub Notify { get; } = new();
+    /// <summary>Where this node's connections register so the state tier's breaks reach them.</summary>
+    public SmbClientNotifier Notifier { get; }
     public ILoggerFactory LoggerFactory { get; }
     public TimeProvider Time { get; }
     public DateTimeOffset StartTime { get; }

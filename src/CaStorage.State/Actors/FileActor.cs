@@ -17,22 +17,35 @@ internal sealed class FileActor
     private readonly List<RequestLock> _waiters = [];
     private int _lockCount;
     private readonly Action<FileActor> _onIdle;
+    private readonly IClientNotifier _notifier;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<LeaseId, LeaseEntry> _leases = new();
+    private readonly List<RequestOpen> _parked = [];
+    private int _readCachers;
     private int _running;
     private bool _deletePending;
     private bool _retired;
 
-    public FileActor(FileKey key, Action<FileActor> onIdle)
+    public FileActor(FileKey key, Action<FileActor> onIdle, IClientNotifier notifier, TimeProvider time)
     {
         Key = key;
         _onIdle = onIdle;
+        _notifier = notifier;
+        _time = time;
     }
+
+    /// <summary>How long a break waits for its acknowledgement (MS-SMB2 3.3.2.1 Oplock Break Acknowledgment Timer: 35 s).</summary>
+    internal static TimeSpan BreakTimeoutPeriod { get; set; } = TimeSpan.FromSeconds(35);
+
+    /// <summary>Level II oplocks and Read leases on the file: writes must break them, so they take the slow path.</summary>
+    public int ReadCacherCount => Volatile.Read(ref _readCachers);
 
     public FileKey Key { get; }
 
     /// <summary>Set under the registry lock once the actor is empty and removed; posters then look up again.</summary>
     public bool Retired => Volatile.Read(ref _retired);
 
-    public bool IsEmpty => _opens.Count == 0 && !_deletePending && _mailbox.IsEmpty;
+    public bool IsEmpty => _opens.Count == 0 && _parked.Count == 0 && !_deletePending && _mailbox.IsEmpty;
 
     /// <summary>Held byte-range locks, readable without a message: I/O skips the lock check when there are none.</summary>
     public int LockCount => Volatile.Read(ref _lockCount);
@@ -47,6 +60,24 @@ internal sealed class FileActor
     private sealed record OpenEntry(OpenRequest Request)
     {
         public bool DeletePendingByThis { get; set; }
+        public byte Oplock { get; set; }
+        /// <summary>Set while an oplock break waits for its acknowledgement.</summary>
+        public byte? BreakingTo { get; set; }
+        public ITimer? BreakTimer { get; set; }
+        public LeaseId? Lease { get; set; }
+    }
+
+    private sealed class LeaseEntry(LeaseId id, int version, Guid parentKey, string owner)
+    {
+        public LeaseId Id { get; } = id;
+        public int Version { get; } = version;
+        public Guid ParentKey { get; } = parentKey;
+        public string Owner { get; set; } = owner;
+        public LeaseState State { get; set; }
+        public ushort Epoch { get; set; }
+        public LeaseState? BreakingTo { get; set; }
+        public ITimer? BreakTimer { get; set; }
+        public int Opens { get; set; }
     }
 
     public void Post(Command command)
@@ -64,14 +95,17 @@ internal sealed class FileActor
             // A message may have arrived between the last dequeue and releasing the flag.
             if (_mailbox.IsEmpty || Interlocked.CompareExchange(ref _running, 1, 0) != 0) break;
         }
-        if (_opens.Count == 0 && !_deletePending) _onIdle(this);
+        if (_opens.Count == 0 && _parked.Count == 0 && !_deletePending) _onIdle(this);
     }
 
     private void Handle(Command cmd)
     {
         switch (cmd)
         {
-            case RequestOpen m: m.Reply.TrySetResult(DecideOpen(m.Request)); break;
+            case RequestOpen m: TryOpen(m); break;
+            case AckOplock m: m.Reply.TrySetResult(DoAckOplock(m.Open, m.Level)); break;
+            case AckLease m: m.Reply.TrySetResult(DoAckLease(m.Lease, m.State)); break;
+            case BreakTimeout m: DoBreakTimeout(m.Target); break;
             case Close m: m.Reply.TrySetResult(DoClose(m.Open)); break;
             case SetDeletePending m: m.Reply.TrySetResult(DoSetDeletePending(m.Open, m.Value)); break;
             case QueryDeletePending m: m.Reply.TrySetResult(_deletePending); break;
@@ -88,17 +122,232 @@ internal sealed class FileActor
         }
     }
 
-    private OpenDecision DecideOpen(OpenRequest req)
+    // ---- Opens, oplocks and leases -------------------------------------------------------------------------
+    //
+    // A new open first resolves what stands in its way: share-mode conflicts with opens that cache handles
+    // (batch oplock, H lease) are broken before a sharing violation is given (the other client may close); opens
+    // that cache writes (exclusive/batch oplock, W lease) are broken so their data reaches the server. Breaks that
+    // need an acknowledgement park the open here until the acks (or the 35 s timeout) arrive; then it is re-tried.
+
+    private static bool SameLease(OpenEntry e, OpenRequest req) => e.Lease is { } l && req.Lease is { } r && l == r.Id;
+
+    private void TryOpen(RequestOpen m)
     {
+        var req = m.Request;
         // MS-FSA 2.1.5.1: an open of a delete-pending file fails with STATUS_DELETE_PENDING.
-        if (_deletePending) return new OpenDecision(OpenOutcome.DeletePending);
+        if (_deletePending) { m.Reply.TrySetResult(new OpenDecision(OpenOutcome.DeletePending)); return; }
+
+        var waiting = false;
+        var conflict = false;
         foreach (var e in _opens.Values)
         {
-            if (ShareModeRules.Conflicts(e.Request.Access, e.Request.Share, req.Access, req.Share))
-                return new OpenDecision(OpenOutcome.SharingViolation);
+            if (!ShareModeRules.Conflicts(e.Request.Access, e.Request.Share, req.Access, req.Share)) continue;
+            conflict = true;
+            // Handle caching goes before the sharing violation (MS-SMB2 3.3.4.7; smb2.lease.breaking*).
+            if (e.Oplock == OplockLevel.Batch && e.BreakingTo is null) BreakOplock(e, OplockLevel.None);
+            if (e.BreakingTo is not null) waiting = true;
+            if (e.Lease is { } lid && !SameLease(e, req) && _leases.TryGetValue(lid, out var l))
+            {
+                if (l.BreakingTo is null && (l.State & LeaseState.Handle) != 0) BreakLease(l, l.State & ~(LeaseState.Handle | LeaseState.Write));
+                if (l.BreakingTo is { } to && (l.State & LeaseState.Handle) != 0) waiting = true;
+            }
         }
-        _opens[req.Open] = new OpenEntry(req);
-        return OpenDecision.Granted;
+        if (conflict)
+        {
+            if (waiting) _parked.Add(m);
+            else m.Reply.TrySetResult(new OpenDecision(OpenOutcome.SharingViolation));
+            return;
+        }
+
+        if (ShareModeRules.TakesShareMode(req.Access) || req.Truncates)
+        {
+            foreach (var e in _opens.Values)
+            {
+                if (SameLease(e, req)) continue;
+                if (e.Oplock is OplockLevel.Exclusive or OplockLevel.Batch && e.BreakingTo is null)
+                    BreakOplock(e, req.Truncates ? OplockLevel.None : OplockLevel.LevelII);
+                if (e.BreakingTo is not null) waiting = true;
+                if (e.Oplock == OplockLevel.LevelII && req.Truncates) DropLevelII(e);
+            }
+            foreach (var l in _leases.Values)
+            {
+                if (req.Lease is { } r && l.Id == r.Id) continue;
+                if (l.BreakingTo is null && (l.State & LeaseState.Write) != 0)
+                    BreakLease(l, req.Truncates ? LeaseState.None : l.State & ~LeaseState.Write);
+                else if (l.BreakingTo is null && req.Truncates && (l.State & LeaseState.Read) != 0)
+                    BreakLease(l, LeaseState.None);
+                if (l.BreakingTo is { } to && ((l.State & ~to) & LeaseState.Write) != 0) waiting = true;
+            }
+        }
+        if (waiting) { _parked.Add(m); return; }
+
+        var entry = new OpenEntry(req);
+        _opens[req.Open] = entry;
+        m.Reply.TrySetResult(Grant(entry));
+    }
+
+    private OpenDecision Grant(OpenEntry entry)
+    {
+        var req = entry.Request;
+        var others = _opens.Values.Where(e => e != entry && !SameLease(e, req) && ShareModeRules.TakesShareMode(e.Request.Access)).ToList();
+        if (req.RequestedOplock == OplockLevel.Lease && req.Lease is { } lr)
+        {
+            if (!_leases.TryGetValue(lr.Id, out var lease))
+            {
+                lease = new LeaseEntry(lr.Id, lr.Version, lr.ParentKey, req.Owner) { Epoch = lr.Version == 2 ? lr.Epoch : (ushort)0 };
+                _leases[lr.Id] = lease;
+            }
+            lease.Opens++;
+            entry.Lease = lr.Id;
+            var wanted = Normalize(lr.State);
+            var allowed = LeaseState.All;
+            if (others.Count > 0) allowed &= ~LeaseState.Write;
+            if (req.IsDirectory) allowed = LeaseState.None; // no directory leasing is offered
+            if (others.Any(o => o.Oplock is OplockLevel.Exclusive or OplockLevel.Batch)) allowed = LeaseState.None;
+            var granted = lease.BreakingTo is null ? lease.State | (wanted & allowed) : lease.State;
+            if (Normalize(granted) != granted) granted = lease.State;
+            if (granted != lease.State)
+            {
+                lease.State = granted;
+                if (lease.Version == 2) lease.Epoch++;
+            }
+            RecountReadCachers();
+            return OpenDecision.Granted with
+            {
+                Oplock = OplockLevel.Lease,
+                Lease = new LeaseGrant(lease.Id, lease.State, lease.Epoch, lease.BreakingTo is not null, lease.Version, lease.ParentKey),
+            };
+        }
+        byte level = OplockLevel.None;
+        if (!req.IsDirectory)
+        {
+            if (req.RequestedOplock is OplockLevel.Batch or OplockLevel.Exclusive)
+                level = others.Count == 0 ? req.RequestedOplock
+                    : others.All(o => o.Oplock <= OplockLevel.LevelII && o.Lease is null || o.Lease is { } l && (_leases[l].State & LeaseState.Write) == 0) ? OplockLevel.LevelII : OplockLevel.None;
+            else if (req.RequestedOplock == OplockLevel.LevelII)
+                level = others.Any(o => o.Oplock is OplockLevel.Exclusive or OplockLevel.Batch) ? OplockLevel.None : OplockLevel.LevelII;
+        }
+        entry.Oplock = level;
+        RecountReadCachers();
+        return OpenDecision.Granted with { Oplock = level };
+    }
+
+    /// <summary>Valid lease states are R, RH, RW and RWH; anything else is granted as none (MS-SMB2 3.3.5.9.8).</summary>
+    private static LeaseState Normalize(LeaseState s) => s is LeaseState.Read or LeaseState.ReadHandle or LeaseState.ReadWrite or LeaseState.All ? s : LeaseState.None;
+
+    private void BreakOplock(OpenEntry e, byte to)
+    {
+        e.BreakingTo = to;
+        e.BreakTimer = _time.CreateTimer(_ => Post(new BreakTimeout(e)), null, BreakTimeoutPeriod, Timeout.InfiniteTimeSpan);
+        _notifier.OplockBreak(e.Request.Owner, e.Request.Open, to);
+    }
+
+    /// <summary>Level II oplocks break to none without an acknowledgement (MS-SMB2 3.3.4.6).</summary>
+    private void DropLevelII(OpenEntry e)
+    {
+        e.Oplock = OplockLevel.None;
+        _notifier.OplockBreak(e.Request.Owner, e.Request.Open, OplockLevel.None);
+    }
+
+    private void BreakLease(LeaseEntry l, LeaseState to)
+    {
+        var current = l.State;
+        // An acknowledgement is needed when write or handle caching is withdrawn (MS-SMB2 3.3.4.7).
+        var ackRequired = (current & (LeaseState.Write | LeaseState.Handle)) != 0;
+        if (l.Version == 2) l.Epoch++;
+        if (ackRequired)
+        {
+            l.BreakingTo = to;
+            l.BreakTimer = _time.CreateTimer(_ => Post(new BreakTimeout(l)), null, BreakTimeoutPeriod, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            l.State = to;
+        }
+        _notifier.LeaseBreak(l.Owner, l.Id, current, to, l.Epoch, ackRequired, l.Version);
+        RecountReadCachers();
+    }
+
+    /// <summary>A write, truncation or byte-range lock by <paramref name="writer"/> ends other opens' read caching.</summary>
+    private void BreakReadCaches(OpenId writer)
+    {
+        if (_readCachers == 0) return;
+        _opens.TryGetValue(writer, out var w);
+        foreach (var e in _opens.Values)
+            if (e.Request.Open != writer && e.Oplock == OplockLevel.LevelII) DropLevelII(e);
+        foreach (var l in _leases.Values)
+        {
+            if (w?.Lease == l.Id) continue;
+            if (l.BreakingTo is null && (l.State & LeaseState.Read) != 0) BreakLease(l, LeaseState.None);
+        }
+        RecountReadCachers();
+    }
+
+    private void RecountReadCachers()
+    {
+        var n = _opens.Values.Count(e => e.Oplock == OplockLevel.LevelII) + _leases.Values.Count(l => (l.State & LeaseState.Read) != 0);
+        Volatile.Write(ref _readCachers, n);
+    }
+
+    private (NtStatus, byte) DoAckOplock(OpenId id, byte level)
+    {
+        if (!_opens.TryGetValue(id, out var e)) return (NtStatus.FileClosed, 0);
+        // MS-SMB2 3.3.5.22.1: an acknowledgement without a break in progress is a protocol error.
+        if (e.BreakingTo is not { } to) return (NtStatus.InvalidOplockProtocol, 0);
+        if (level > to && !(to == OplockLevel.LevelII && level == OplockLevel.LevelII)) return (NtStatus.InvalidOplockProtocol, 0);
+        e.Oplock = level is OplockLevel.LevelII or OplockLevel.None ? level : to;
+        e.BreakingTo = null;
+        e.BreakTimer?.Dispose();
+        e.BreakTimer = null;
+        RecountReadCachers();
+        RetryParked();
+        return (NtStatus.Success, e.Oplock);
+    }
+
+    private NtStatus DoAckLease(LeaseId id, LeaseState state)
+    {
+        if (!_leases.TryGetValue(id, out var l)) return NtStatus.ObjectNameNotFound;
+        if (l.BreakingTo is not { } to) return NtStatus.Unsuccessful;
+        // The client may keep at most what the break allowed (MS-SMB2 3.3.5.22.2).
+        if ((state & ~to) != 0) return NtStatus.RequestNotAccepted;
+        l.State = state;
+        l.BreakingTo = null;
+        l.BreakTimer?.Dispose();
+        l.BreakTimer = null;
+        RecountReadCachers();
+        RetryParked();
+        return NtStatus.Success;
+    }
+
+    private void DoBreakTimeout(object target)
+    {
+        switch (target)
+        {
+            case OpenEntry e when e.BreakingTo is not null && _opens.ContainsValue(e):
+                // A holder that never acknowledges loses its oplock (MS-SMB2 3.3.2.1).
+                e.Oplock = OplockLevel.None;
+                e.BreakingTo = null;
+                e.BreakTimer?.Dispose();
+                break;
+            case LeaseEntry l when l.BreakingTo is { } to && _leases.ContainsValue(l):
+                l.State = to;
+                l.BreakingTo = null;
+                l.BreakTimer?.Dispose();
+                break;
+            default:
+                return;
+        }
+        RecountReadCachers();
+        RetryParked();
+    }
+
+    private void RetryParked()
+    {
+        if (_parked.Count == 0) return;
+        var again = _parked.ToList();
+        _parked.Clear();
+        foreach (var m in again)
+            if (!m.Reply.Task.IsCompleted) TryOpen(m);
     }
 
     private bool CanGrant(OpenId open, IReadOnlyList<LockRange> ranges)
@@ -116,7 +365,7 @@ internal sealed class FileActor
         return _locks.Count + ranges.Count <= MaxLocksPerFile;
     }
 
-    private void Grant(OpenId open, IReadOnlyList<LockRange> ranges)
+    private void GrantLocks(OpenId open, IReadOnlyList<LockRange> ranges)
     {
         foreach (var r in ranges) _locks.Add(new HeldLock(open, r.Offset, r.Length, r.Exclusive));
         Volatile.Write(ref _lockCount, _locks.Count);
@@ -125,9 +374,11 @@ internal sealed class FileActor
     private void DoLock(RequestLock m)
     {
         if (!_opens.ContainsKey(m.Open)) { m.Reply.TrySetResult(NtStatus.FileClosed); return; }
+        // Byte-range locks end other opens' read caching (Windows breaks level II oplocks on lock).
+        BreakReadCaches(m.Open);
         if (CanGrant(m.Open, m.Ranges))
         {
-            Grant(m.Open, m.Ranges);
+            GrantLocks(m.Open, m.Ranges);
             m.Reply.TrySetResult(NtStatus.Success);
         }
         else if (m.FailImmediately)
@@ -172,7 +423,7 @@ internal sealed class FileActor
             if (CanGrant(w.Open, w.Ranges))
             {
                 _waiters.RemoveAt(i);
-                Grant(w.Open, w.Ranges);
+                GrantLocks(w.Open, w.Ranges);
                 w.Reply.TrySetResult(NtStatus.Success);
                 continue;
             }
@@ -182,6 +433,7 @@ internal sealed class FileActor
 
     private NtStatus DoCheckIo(OpenId open, ulong offset, ulong length, bool write)
     {
+        if (write) BreakReadCaches(open);
         foreach (var h in _locks)
             if (LockRules.IoConflicts(h.Exclusive, h.Open == open, write, offset, length, h.Offset, h.Length))
                 return NtStatus.FileLockConflict;
@@ -203,8 +455,16 @@ internal sealed class FileActor
         }
         if (!_opens.Remove(id, out var e)) return new CloseOutcome(false, _opens.Count == 0);
         if (e.Request.DeleteOnClose) _deletePending = true;
+        e.BreakTimer?.Dispose();
+        if (e.Lease is { } lid && _leases.TryGetValue(lid, out var lease) && --lease.Opens == 0)
+        {
+            lease.BreakTimer?.Dispose();
+            _leases.Remove(lid);
+        }
+        RecountReadCachers();
         var last = _opens.Count == 0;
-        return new CloseOutcome(last && _deletePending, last);
+        RetryParked();
+        return new CloseOutcome(last && _deletePending && _opens.Count == 0, last && _opens.Count == 0, e.Lease);
     }
 
     private NtStatus DoSetDeletePending(OpenId id, bool value)

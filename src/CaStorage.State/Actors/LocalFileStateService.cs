@@ -11,10 +11,16 @@ internal sealed class LocalFileStateService : IFileStateService
 {
     public const int DefaultShardCount = 256;
     private readonly Dictionary<FileKey, FileActor>[] _shards;
+    private readonly IClientNotifier _notifier;
+    private readonly TimeProvider _time;
+    // MS-SMB2 3.3.5.9.8: a client's lease key names one file; the index finds the file of a lease for acks.
+    private readonly Dictionary<LeaseId, (FileKey File, int Opens)> _leaseIndex = new();
     private int _active;
 
-    public LocalFileStateService(int shardCount = DefaultShardCount)
+    public LocalFileStateService(int shardCount = DefaultShardCount, IClientNotifier? notifier = null, TimeProvider? time = null)
     {
+        _notifier = notifier ?? NullClientNotifier.Instance;
+        _time = time ?? TimeProvider.System;
         _shards = new Dictionary<FileKey, FileActor>[shardCount];
         for (var i = 0; i < shardCount; i++) _shards[i] = new Dictionary<FileKey, FileActor>();
     }
@@ -33,7 +39,7 @@ internal sealed class LocalFileStateService : IFileStateService
             {
                 if (!shard.TryGetValue(key, out actor!))
                 {
-                    actor = new FileActor(key, OnIdle);
+                    actor = new FileActor(key, OnIdle, _notifier, _time);
                     shard[key] = actor;
                     Interlocked.Increment(ref _active);
                 }
@@ -65,15 +71,69 @@ internal sealed class LocalFileStateService : IFileStateService
 
     public async ValueTask<OpenDecision> OpenAsync(OpenRequest request, CancellationToken ct)
     {
+        var lease = request.RequestedOplock == OplockLevel.Lease ? request.Lease : null;
+        if (lease is not null && !RetainLease(lease.Id, request.File)) return new OpenDecision(OpenOutcome.InvalidParameter);
         var tcs = Tcs<OpenDecision>();
         Send(request.File, new RequestOpen(request, tcs));
-        return await tcs.Task.ConfigureAwait(false);
+        var decision = await tcs.Task.ConfigureAwait(false);
+        if (lease is not null && decision.Lease is null) ReleaseLease(lease.Id);
+        return decision;
     }
 
     public async ValueTask<CloseOutcome> CloseAsync(FileKey file, OpenId open)
     {
         var tcs = Tcs<CloseOutcome>();
         Send(file, new Close(open, tcs));
+        var outcome = await tcs.Task.ConfigureAwait(false);
+        if (outcome.Lease is { } lease) ReleaseLease(lease);
+        return outcome;
+    }
+
+    /// <summary>Counts an open under a lease key; false if the client's key already names another file.</summary>
+    private bool RetainLease(LeaseId id, FileKey file)
+    {
+        lock (_leaseIndex)
+        {
+            if (_leaseIndex.TryGetValue(id, out var e))
+            {
+                if (e.File != file) return false;
+                _leaseIndex[id] = (file, e.Opens + 1);
+            }
+            else
+            {
+                _leaseIndex[id] = (file, 1);
+            }
+            return true;
+        }
+    }
+
+    private void ReleaseLease(LeaseId id)
+    {
+        lock (_leaseIndex)
+        {
+            if (!_leaseIndex.TryGetValue(id, out var e)) return;
+            if (e.Opens <= 1) _leaseIndex.Remove(id);
+            else _leaseIndex[id] = (e.File, e.Opens - 1);
+        }
+    }
+
+    public async ValueTask<(NtStatus Status, byte Level)> AckOplockAsync(FileKey file, OpenId open, byte level)
+    {
+        var tcs = Tcs<(NtStatus, byte)>();
+        Send(file, new AckOplock(open, level, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<NtStatus> AckLeaseAsync(LeaseId lease, LeaseState state)
+    {
+        FileKey file;
+        lock (_leaseIndex)
+        {
+            if (!_leaseIndex.TryGetValue(lease, out var e)) return NtStatus.ObjectNameNotFound;
+            file = e.File;
+        }
+        var tcs = Tcs<NtStatus>();
+        Send(file, new AckLease(lease, state, tcs));
         return await tcs.Task.ConfigureAwait(false);
     }
 
@@ -137,7 +197,7 @@ internal sealed class LocalFileStateService : IFileStateService
         var shard = ShardOf(file);
         FileActor? actor;
         lock (shard) shard.TryGetValue(file, out actor);
-        if (actor is null || actor.LockCount == 0) return ValueTask.FromResult(NtStatus.Success);
+        if (actor is null || (actor.LockCount == 0 && (!write || actor.ReadCacherCount == 0))) return ValueTask.FromResult(NtStatus.Success);
         return CheckIoSlowAsync(file, open, offset, length, write);
     }
 

@@ -21,9 +21,11 @@ internal sealed class TestServer : IDisposable
         var registry = VfsModuleRegistry.CreateDefault(Logs, TimeProvider.System);
         var stack = new VfsStackBuilder(registry).Build("share", Root, ["posix"]);
         Context = new SmbServerContext(settings ?? new SmbServerSettings(), [new SmbShare("share", stack)],
-            new Dictionary<string, byte[]> { [User] = NtHash.FromPassword(Password) }, FileStateServices.CreateLocal(), Logs, TimeProvider.System);
+            new Dictionary<string, byte[]> { [User] = NtHash.FromPassword(Password) }, FileStateServices.CreateLocal(Notifier, TimeProvider.System), Logs,
+            TimeProvider.System, Notifier);
     }
 
+    public SmbClientNotifier Notifier { get; } = new();
     public string Root { get; }
     public SmbServerContext Context { get; }
     public CapturingLoggerFactory Logs { get; }

@@ -115,7 +115,11 @@ internal static class CreateHandler
         var key = new FileKey(tree.Share.Name, file.FileId);
         var openId = NewOpenId();
         var truncates = action is CreateAction.Overwritten or CreateAction.Superseded;
-        var decision = await c.Server.FileState.OpenAsync(new OpenRequest
+        SmbReader.TryU8(m.Span, b + 3, out var requestedOplock);
+        var lease = c.Dialect >= SmbDialect.Smb210 && requestedOplock == OplockLevel.Lease ? ParseLease(m.Span, contexts, c) : null;
+        if (requestedOplock == OplockLevel.Lease && lease is null) requestedOplock = OplockLevel.None;
+        var wants = new Wants(contexts.Any(x => x.Name == "MxAc"), contexts.Any(x => x.Name == "QFid"));
+        var pending = c.Server.FileState.OpenAsync(new OpenRequest
         {
             File = key,
             Open = openId,
@@ -125,42 +129,92 @@ internal static class CreateHandler
             DeleteOnClose = (options & CreateOptions.DeleteOnClose) != 0,
             Truncates = truncates,
             Owner = c.Id,
-        }, ct).ConfigureAwait(false);
-        if (decision.Outcome != OpenOutcome.Granted)
+            RequestedOplock = requestedOplock,
+            Lease = lease,
+        }, ct);
+        var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants);
+        if (pending.IsCompleted)
         {
-            await ops.CloseAsync(file).ConfigureAwait(false);
-            return decision.Status;
+            var st = await finish.RunAsync(await pending.ConfigureAwait(false), r.Out, r.ResponseStart).ConfigureAwait(false);
+            if (finish.Open is { } opened) r.Compound.LastOpen = opened;
+            return st;
         }
+        // The open waits for oplock/lease breaks to be acknowledged: answer STATUS_PENDING now (as Windows does).
+        var task = pending.AsTask();
+        return r.GoAsync(async (o, _) => await finish.RunAsync(await task.ConfigureAwait(false), o, o.Length - SmbHeader.Size).ConfigureAwait(false));
+    }
 
-        var open = new SmbOpen(c.NextVolatileId(), openId, tree, file, key, access)
-        {
-            DeleteOnClose = (options & CreateOptions.DeleteOnClose) != 0,
-            Mode = (uint)(options & (CreateOptions.WriteThrough | CreateOptions.SequentialOnly | CreateOptions.NoIntermediateBuffering
-                | CreateOptions.SynchronousIoAlert | CreateOptions.SynchronousIoNonAlert | CreateOptions.DeleteOnClose)),
-        };
-        c.AddOpen(open);
-        r.Compound.LastOpen = open;
+    private sealed record Wants(bool MaximalAccess, bool FileId);
 
-        var info = info0.Value!;
-        if (truncates)
+    /// <summary>The part of CREATE after the state tier decided: register the open, truncate, answer.</summary>
+    private sealed record Finish(SmbConnection C, SmbTreeConnect Tree, VfsFile File, FileKey Key, OpenId OpenId, AccessMask Access,
+        CreateOptions Options, uint FileAttributes, CreateAction Action, bool Truncates, VfsFileInfo Info, Wants Wants)
+    {
+        public SmbOpen? Open { get; private set; }
+
+        public async ValueTask<NtStatus> RunAsync(OpenDecision decision, ResponseBuffer o, int responseStart)
         {
-            // Overwrite/supersede happen only after the share-mode check succeeded (MS-FSA 2.1.5.1.2.2).
-            var t = await ops.SetEndOfFileAsync(file, 0, ct).ConfigureAwait(false);
-            if (t == NtStatus.Success)
+            var ops = Tree.Vfs.Ops;
+            var ct = C.Closed;
+            if (decision.Outcome != OpenOutcome.Granted)
             {
-                var attrs = (NtFileAttributes)fileAttributes | NtFileAttributes.Archive;
-                await ops.SetBasicInfoAsync(file, new VfsBasicInfo(null, null, null, null, attrs), ct).ConfigureAwait(false);
+                await ops.CloseAsync(File).ConfigureAwait(false);
+                return decision.Status;
             }
-            var q = await ops.FstatAsync(file, ct).ConfigureAwait(false);
-            if (q.IsSuccess) info = q.Value!;
-        }
+            var open = new SmbOpen(C.NextVolatileId(), OpenId, Tree, File, Key, Access)
+            {
+                DeleteOnClose = (Options & CreateOptions.DeleteOnClose) != 0,
+                Mode = (uint)(Options & (CreateOptions.WriteThrough | CreateOptions.SequentialOnly | CreateOptions.NoIntermediateBuffering
+                    | CreateOptions.SynchronousIoAlert | CreateOptions.SynchronousIoNonAlert | CreateOptions.DeleteOnClose)),
+                OplockLevel = decision.Oplock,
+                Lease = decision.Lease?.Id,
+            };
+            C.AddOpen(open);
+            Open = open;
 
-        if (action == CreateAction.Created)
-            c.Server.Notify.Report(tree.Share.Name, file.Path, NotifyAction.Added, file.IsDirectory ? NotifyFilter.DirName : NotifyFilter.FileName);
-        else if (truncates)
-            c.Server.Notify.Report(tree.Share.Name, file.Path, NotifyAction.Modified, NotifyFilter.Size | NotifyFilter.LastWrite | NotifyFilter.Attributes);
-        WriteResponse(c, r, open, action, info, contexts);
-        return NtStatus.Success;
+            var info = Info;
+            if (Truncates)
+            {
+                // Overwrite/supersede happen only after the share-mode check succeeded (MS-FSA 2.1.5.1.2.2).
+                var t = await ops.SetEndOfFileAsync(File, 0, ct).ConfigureAwait(false);
+                if (t == NtStatus.Success)
+                {
+                    var attrs = (NtFileAttributes)FileAttributes | NtFileAttributes.Archive;
+                    await ops.SetBasicInfoAsync(File, new VfsBasicInfo(null, null, null, null, attrs), ct).ConfigureAwait(false);
+                }
+                var q = await ops.FstatAsync(File, ct).ConfigureAwait(false);
+                if (q.IsSuccess) info = q.Value!;
+            }
+
+            if (Action == CreateAction.Created)
+                C.Server.Notify.Report(Tree.Share.Name, File.Path, NotifyAction.Added, File.IsDirectory ? NotifyFilter.DirName : NotifyFilter.FileName);
+            else if (Truncates)
+                C.Server.Notify.Report(Tree.Share.Name, File.Path, NotifyAction.Modified, NotifyFilter.Size | NotifyFilter.LastWrite | NotifyFilter.Attributes);
+            WriteResponse(o, responseStart, open, Action, info, Wants, decision);
+            return NtStatus.Success;
+        }
+    }
+
+    /// <summary>
+    /// SMB2_CREATE_REQUEST_LEASE (v1: LeaseKey LeaseState LeaseFlags LeaseDuration, 32 bytes) or _V2 (+ ParentLeaseKey
+    /// Epoch Reserved, 52 bytes; SMB 3.x). A malformed context leaves the request without a lease.
+    /// </summary>
+    private static LeaseRequest? ParseLease(ReadOnlySpan<byte> s, List<CreateContext> contexts, SmbConnection c)
+    {
+        var ctx = contexts.FirstOrDefault(x => x.Name == "RqLs");
+        if (ctx is null) return null;
+        var d = s.Slice(ctx.DataStart, ctx.DataLength);
+        if (d.Length < 32) return null;
+        var key = new Guid(d[..16]);
+        var state = (LeaseState)BinaryPrimitives.ReadUInt32LittleEndian(d[16..]);
+        var flags = BinaryPrimitives.ReadUInt32LittleEndian(d[20..]);
+        if (d.Length >= 52 && c.Dialect >= SmbDialect.Smb300)
+        {
+            var parent = (flags & 0x4) != 0 ? new Guid(d.Slice(32, 16)) : Guid.Empty;
+            var epoch = BinaryPrimitives.ReadUInt16LittleEndian(d[48..]);
+            return new LeaseRequest(new LeaseId(c.ClientGuid, key), state & LeaseState.All, 2, parent, epoch);
+        }
+        return new LeaseRequest(new LeaseId(c.ClientGuid, key), state & LeaseState.All, 1, Guid.Empty, 0);
     }
 
     private static OpenId NewOpenId()
@@ -203,11 +257,10 @@ internal static class CreateHandler
     /// Response: StructureSize(89) OplockLevel Flags CreateAction CreationTime LastAccessTime LastWriteTime ChangeTime
     /// AllocationSize EndofFile FileAttributes Reserved2 FileId(16) CreateContextsOffset CreateContextsLength Buffer.
     /// </summary>
-    private static void WriteResponse(SmbConnection c, SmbRequest r, SmbOpen open, CreateAction action, VfsFileInfo info, List<CreateContext> contexts)
+    private static void WriteResponse(ResponseBuffer o, int responseStart, SmbOpen open, CreateAction action, VfsFileInfo info, Wants wants, OpenDecision decision)
     {
-        var o = r.Out;
         o.U16(89);
-        o.U8(0); // oplock level: none until oplocks exist
+        o.U8(decision.Oplock);
         o.U8(0);
         o.U32((uint)action);
         // Times, sizes and attributes have the FileNetworkOpenInformation layout (with its reserved field).
@@ -217,9 +270,10 @@ internal static class CreateHandler
         o.U32(0);
         o.U32(0);
 
-        var wantMxAc = contexts.Any(x => x.Name == "MxAc");
-        var wantQFid = contexts.Any(x => x.Name == "QFid");
-        if (!wantMxAc && !wantQFid) { o.U8(0); return; }
+        var wantMxAc = wants.MaximalAccess;
+        var wantQFid = wants.FileId;
+        var lease = decision.Lease;
+        if (!wantMxAc && !wantQFid && lease is null) { o.U8(0); return; }
         o.Align(8);
         var start = o.Length;
         var lastNext = -1;
@@ -244,7 +298,7 @@ internal static class CreateHandler
         }
         if (wantMxAc)
         {
-            var max = (AccessMask)r.Tree!.MaximalAccess;
+            var max = (AccessMask)open.Tree.MaximalAccess;
             if ((info.Attributes & NtFileAttributes.ReadOnly) != 0 && !info.IsDirectory)
                 max &= ~(AccessMask.FileWriteData | AccessMask.FileAppendData | AccessMask.FileWriteEa | AccessMask.Delete);
             Begin("MxAc", 8, () => { o.U32(0); o.U32((uint)max); });
@@ -259,7 +313,25 @@ internal static class CreateHandler
                 o.U64(0);
             });
         }
-        o.PutU32(ctxAt, (uint)(start - r.ResponseStart));
+        if (lease is not null)
+        {
+            // SMB2_CREATE_RESPONSE_LEASE(_V2): the granted state; BREAK_IN_PROGRESS while a break is outstanding.
+            var flags = (lease.Breaking ? 0x2u : 0) | (lease.Version == 2 && lease.ParentKey != Guid.Empty ? 0x4u : 0);
+            Begin("RqLs", lease.Version == 2 ? 52 : 32, () =>
+            {
+                o.Guid(lease.Id.Key);
+                o.U32((uint)lease.State);
+                o.U32(flags);
+                o.U64(0);
+                if (lease.Version == 2)
+                {
+                    o.Guid(lease.ParentKey);
+                    o.U16(lease.Epoch);
+                    o.U16(0);
+                }
+            });
+        }
+        o.PutU32(ctxAt, (uint)(start - responseStart));
         o.PutU32(ctxAt + 4, (uint)(o.Length - start));
     }
 }

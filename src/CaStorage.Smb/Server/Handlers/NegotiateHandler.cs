@@ -170,7 +170,7 @@ internal static class NegotiateHandler
         var s = c.Server.Settings;
         ushort securityMode = (ushort)(0x1 | (s.SigningRequired ? 0x2 : 0));
         uint caps = 0;
-        if (dialect >= SmbDialect.Smb210 && dialect != SmbDialect.Wildcard) caps |= CapLargeMtu;
+        if (dialect >= SmbDialect.Smb210 && dialect != SmbDialect.Wildcard) caps |= CapLargeMtu | CapLeasing;
         if (dialect == SmbDialect.Wildcard) caps |= CapLargeMtu;
         // 3.0/3.0.2 announce encryption as a capability; 3.1.1 only through the encryption context.
         if (dialect is SmbDialect.Smb300 or SmbDialect.Smb302 && c.CipherId != SmbCipher.None) caps |= CapEncryption;

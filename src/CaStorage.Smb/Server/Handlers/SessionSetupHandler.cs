@@ -16,7 +16,20 @@ internal static class SessionSetupHandler
     /// Request: StructureSize(25) Flags SecurityMode Capabilities Channel SecurityBufferOffset SecurityBufferLength
     /// PreviousSessionId Buffer.
     /// </summary>
-    public static ValueTask<NtStatus> HandleAsync(SmbConnection c, SmbRequest r)
+    public static async ValueTask<NtStatus> HandleAsync(SmbConnection c, SmbRequest r)
+    {
+        var (status, previous, logoffOnFailure) = Step(c, r);
+        // MS-SMB2 3.3.5.5.3: a failed re-authentication ends the session.
+        if (logoffOnFailure is { } failed) await c.LogoffSessionAsync(failed).ConfigureAwait(false);
+        // PreviousSessionId: the same user's earlier session (after a reconnect) is torn down.
+        if (status == NtStatus.Success && previous != 0 && previous != r.Session?.Id
+            && c.Server.TryGetSession(previous, out var old) && old.User?.Name is { } oldUser
+            && string.Equals(oldUser, r.Session?.User?.Name, StringComparison.OrdinalIgnoreCase))
+            await old.Connection.LogoffSessionAsync(old).ConfigureAwait(false);
+        return status;
+    }
+
+    private static (NtStatus Status, ulong Previous, SmbSession? LogoffOnFailure) Step(SmbConnection c, SmbRequest r)
     {
         var m = r.Span;
         const int b = SmbHeader.Size;
@@ -24,13 +37,14 @@ internal static class SessionSetupHandler
         SmbReader.TryU8(m, b + 3, out var securityMode);
         SmbReader.TryU16(m, b + 12, out var secOff);
         SmbReader.TryU16(m, b + 14, out var secLen);
-        if (!SmbReader.TrySlice(m, secOff, secLen, out var secStart)) return ValueTask.FromResult(NtStatus.InvalidParameter);
+        SmbReader.TryU64(m, b + 16, out var previousSessionId);
+        if (!SmbReader.TrySlice(m, secOff, secLen, out var secStart)) return (NtStatus.InvalidParameter, 0, null);
         // Multichannel binding is not offered (no SMB2_GLOBAL_CAP_MULTI_CHANNEL).
-        if ((flags & FlagBinding) != 0 && c.Dialect >= SmbDialect.Smb300) return ValueTask.FromResult(NtStatus.RequestNotAccepted);
+        if ((flags & FlagBinding) != 0 && c.Dialect >= SmbDialect.Smb300) return (NtStatus.RequestNotAccepted, 0, null);
         // MS-SMB2 3.3.5.5 steps 1-2: with encryption required (EncryptData and RejectUnencryptedAccess), a client that
         // cannot encrypt (2.x dialect, no SMB2_GLOBAL_CAP_ENCRYPTION, no common 3.1.1 cipher) is refused.
         var encryptionMode = c.Server.Settings.Encryption;
-        if (encryptionMode == SmbEncryptionMode.Required && c.CipherId == SmbCipher.None) return ValueTask.FromResult(NtStatus.AccessDenied);
+        if (encryptionMode == SmbEncryptionMode.Required && c.CipherId == SmbCipher.None) return (NtStatus.AccessDenied, 0, null);
 
         var session = r.Session;
         var isNew = false;
@@ -69,7 +83,7 @@ internal static class SessionSetupHandler
             if (hashing) r.AfterResponse = resp => session.PreauthHash = NegotiateHandler.Chain(session.PreauthHash!, resp);
             WriteResponse(r, 0, token);
             r.ResponseSessionId = session.Id;
-            return ValueTask.FromResult(status);
+            return (status, 0, null);
         }
 
         var result = session.Auth.Result;
@@ -78,14 +92,19 @@ internal static class SessionSetupHandler
         {
             var failed = status == NtStatus.Success ? (result?.Status ?? NtStatus.LogonFailure) : status;
             SmbLog.SessionAuthFailed(c.Log, c.Id, session.Id, failed.ToWireName());
+            SmbSession? logoff = null;
             if (isNew || session.State == SessionState.InProgress)
             {
                 c.RemoveSession(session.Id, out _);
                 c.Server.UnregisterSession(session);
             }
+            else if (reauth)
+            {
+                logoff = session;
+            }
             r.Session = null;
             r.ResponseSessionId = session.Id;
-            return ValueTask.FromResult(failed);
+            return (failed, 0, logoff);
         }
 
         if (!reauth && encryptionMode == SmbEncryptionMode.Required && (result.IsGuest || result.IsAnonymous))
@@ -95,7 +114,7 @@ internal static class SessionSetupHandler
             c.Server.UnregisterSession(session);
             r.Session = null;
             r.ResponseSessionId = session.Id;
-            return ValueTask.FromResult(NtStatus.AccessDenied);
+            return (NtStatus.AccessDenied, 0, null);
         }
 
         session.User = new VfsUser(result.UserName, result.DomainName, result.IsGuest, result.IsAnonymous);
@@ -131,7 +150,7 @@ internal static class SessionSetupHandler
         if (session.EncryptData) sessionFlags |= SessionFlagEncryptData;
         WriteResponse(r, sessionFlags, token);
         r.ResponseSessionId = session.Id;
-        return ValueTask.FromResult(NtStatus.Success);
+        return (NtStatus.Success, reauth ? 0 : previousSessionId, null);
     }
 
     private static SmbSession NewSession(SmbConnection c)

@@ -2,7 +2,7 @@ using CaStorage.Core;
 
 namespace CaStorage.Smb.Server.Handlers;
 
-/// <summary>ECHO (2.2.28) and OPLOCK_BREAK acknowledgements (none can be due until oplocks are granted).</summary>
+/// <summary>ECHO (2.2.28).</summary>
 internal static class SimpleHandlers
 {
     public static ValueTask<NtStatus> EchoAsync(SmbRequest r)
@@ -11,8 +11,4 @@ internal static class SimpleHandlers
         r.Out.U16(0);
         return ValueTask.FromResult(NtStatus.Success);
     }
-
-    /// <summary>No oplocks or leases are granted yet, so there is nothing to acknowledge.</summary>
-    public static ValueTask<NtStatus> OplockBreakAsync(SmbConnection c, SmbRequest r) =>
-        ValueTask.FromResult(NtStatus.InvalidOplockProtocol);
 }
