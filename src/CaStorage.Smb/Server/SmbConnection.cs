@@ -70,6 +70,7 @@ internal sealed partial class SmbConnection
         try
         {
             await ReadLoopAsync().ConfigureAwait(false);
+            if (_frameFault is { } fault) throw fault;
         }
         catch (SmbConnectionErrorException ex)
         {
@@ -93,37 +94,89 @@ internal sealed partial class SmbConnection
         }
     }
 
+    /// <summary>Frames processed at once per connection: I/O of one request overlaps reading the next.</summary>
+    private const int MaxConcurrentFrames = 8;
+    private readonly SemaphoreSlim _inflight = new(MaxConcurrentFrames, MaxConcurrentFrames);
+    private Exception? _frameFault;
+
     private async Task ReadLoopAsync()
     {
         var input = _transport.Input;
         var maxFrame = (int)Math.Max(Server.Settings.MaxWriteSize, Server.Settings.MaxTransactSize) + FrameSlack;
-        while (true)
+        try
         {
-            var result = await input.ReadAsync(_closed.Token).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            try
+            while (true)
             {
-                while (TryReadFrame(ref buffer, maxFrame, out var frame))
+                var result = await input.ReadAsync(_closed.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
                 {
-                    var len = (int)frame.Length;
-                    var arr = ArrayPool<byte>.Shared.Rent(Math.Max(len, 64));
-                    try
+                    while (TryReadFrame(ref buffer, maxFrame, out var frame))
                     {
+                        var len = (int)frame.Length;
+                        var arr = ArrayPool<byte>.Shared.Rent(Math.Max(len, 64));
                         frame.CopyTo(arr);
-                        await ProcessFrameAsync(arr, len).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(arr);
+                        if (MustSerialize(arr, len))
+                        {
+                            // Commands that change connection or session state run alone, in arrival order.
+                            await DrainFramesAsync().ConfigureAwait(false);
+                            try { await ProcessFrameAsync(arr, len).ConfigureAwait(false); }
+                            finally { ArrayPool<byte>.Shared.Return(arr); }
+                        }
+                        else
+                        {
+                            await _inflight.WaitAsync(_closed.Token).ConfigureAwait(false);
+                            _ = RunFrameAsync(arr, len);
+                        }
+                        if (_frameFault is { } fault) throw fault;
                     }
                 }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+                if (result.IsCompleted || result.IsCanceled) return;
             }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-            if (result.IsCompleted || result.IsCanceled) return;
         }
+        finally
+        {
+            await DrainFramesAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunFrameAsync(byte[] arr, int len)
+    {
+        try
+        {
+            await ProcessFrameAsync(arr, len).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // A frame that must end the connection (or the connection ending under it): stop reading.
+            _frameFault ??= ex;
+            _transport.Input.CancelPendingRead();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(arr);
+            _inflight.Release();
+        }
+    }
+
+    /// <summary>Waits until no frame is being processed.</summary>
+    private async Task DrainFramesAsync()
+    {
+        for (var i = 0; i < MaxConcurrentFrames; i++) await _inflight.WaitAsync().ConfigureAwait(false);
+        _inflight.Release(MaxConcurrentFrames);
+    }
+
+    /// <summary>Non-SMB2 frames (SMB1 negotiate, encrypted transforms) and state-changing commands run serially.</summary>
+    private static bool MustSerialize(byte[] frame, int len)
+    {
+        if (len < 64 || frame[0] != 0xFE) return true;
+        var cmd = (Protocol.SmbCommand)System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(frame.AsSpan(12));
+        return cmd is Protocol.SmbCommand.Negotiate or Protocol.SmbCommand.SessionSetup or Protocol.SmbCommand.Logoff
+            or Protocol.SmbCommand.TreeConnect or Protocol.SmbCommand.TreeDisconnect;
     }
 
     /// <summary>Direct TCP transport (MS-SMB2 2.1): a zero byte and a 24-bit big-endian length, then the message.</summary>
