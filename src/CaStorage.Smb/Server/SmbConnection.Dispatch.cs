@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
-using CaStorage.Smb.Security;
 using CaStorage.Smb.Server.Handlers;
 
 namespace CaStorage.Smb.Server;
@@ -36,6 +35,7 @@ internal sealed partial class SmbConnection
         output.AlignmentOrigin = 4;
         var compound = new CompoundState();
         var toSign = new List<(int Start, SmbSession Session)>(1);
+        var afterResponse = new List<(int Start, SpanAction Action)>(0);
         var responses = new List<int>(1);
         try
         {
@@ -63,6 +63,7 @@ internal sealed partial class SmbConnection
                     Header = h, Message = frame.AsMemory(off, msgLen), Out = output, ResponseStart = start, Compound = compound, EncryptedBy = encryptedBy,
                 };
                 var (respond, signWith) = await DispatchAsync(req).ConfigureAwait(false);
+                if (respond && req.AfterResponse is { } after) afterResponse.Add((start, after));
                 if (!respond)
                 {
                     output.SetLength(start);
@@ -79,17 +80,21 @@ internal sealed partial class SmbConnection
             }
             if (prevStart >= 0) output.PutU32(prevStart + 20, 0);
 
+            int EndOf(int start)
+            {
+                var idx = responses.IndexOf(start);
+                return idx + 1 < responses.Count ? responses[idx + 1] : output.Length;
+            }
             if (compound.EncryptWith is { } encryptWith)
             {
                 SendEncrypted(output, encryptWith, responses);
+                foreach (var (start, action) in afterResponse) action(output.Array.AsSpan(start, EndOf(start) - start));
                 return;
             }
-            foreach (var (start, session) in toSign)
-            {
-                var idx = responses.IndexOf(start);
-                var end = idx + 1 < responses.Count ? responses[idx + 1] : output.Length;
-                SmbSigning.Sign(session.Connection.SigningAlgorithm, session.SigningKey!, output.Array.AsSpan(start, end - start));
-            }
+            // Each response is signed with the key of this connection's channel of its session (MS-SMB2 3.3.4.1.1).
+            foreach (var (start, session) in toSign) session.Sign(this, output.Array.AsSpan(start, EndOf(start) - start));
+            // Preauth integrity hashes the response as sent: after signing (a binding's interim responses are signed).
+            foreach (var (start, action) in afterResponse) action(output.Array.AsSpan(start, EndOf(start) - start));
             if (output.Length > 4) Send(output);
         }
         finally
@@ -152,7 +157,6 @@ internal sealed partial class SmbConnection
         req.Compound.LastStatus = status;
         req.Compound.SessionId = rh.SessionId;
         req.Compound.TreeId = rh.TreeId;
-        req.AfterResponse?.Invoke(req.Out.Array.AsSpan(req.ResponseStart, req.Out.Length - req.ResponseStart));
         pending?.Start(rh with { }, sign ? session : null, encrypt ? req.Compound.EncryptWith : null);
         return (true, sign ? session : null);
     }
@@ -190,7 +194,13 @@ internal sealed partial class SmbConnection
         {
             if (h.SessionId != 0 || d.NeedsSession)
             {
-                if (!TryGetSession(h.SessionId, out var session)) return NtStatus.UserSessionDeleted;
+                var binding = false;
+                if (!TryGetSession(h.SessionId, out var session))
+                {
+                    // A binding SESSION_SETUP names a session of another connection (MS-SMB2 3.3.5.5: GlobalSessionTable).
+                    if (!TryGetBindingSession(req, out session)) return NtStatus.UserSessionDeleted;
+                    binding = true;
+                }
                 req.Session = session;
                 compound.SessionValid = true;
                 if (session.State == SessionState.Expired) return NtStatus.NetworkSessionExpired;
@@ -201,7 +211,7 @@ internal sealed partial class SmbConnection
                 {
                     if (h.IsSigned)
                     {
-                        if (!SmbSigning.Verify(SigningAlgorithm, session.SigningKey!, msg))
+                        if (!session.Verify(this, msg))
                         {
                             req.NoSign = true;
                             return NtStatus.AccessDenied;
@@ -213,7 +223,8 @@ internal sealed partial class SmbConnection
                         return NtStatus.AccessDenied;
                     }
                 }
-                var encryption = CheckSessionEncryption(req, session);
+                // A binding request cannot come encrypted: the channel has no keys yet (it is signed instead).
+                var encryption = binding ? NtStatus.Success : CheckSessionEncryption(req, session);
                 if (encryption != NtStatus.Success) return encryption;
             }
         }

@@ -21,6 +21,8 @@ public sealed record SmbServerSettings
     public SmbEncryptionMode Encryption { get; init; } = SmbEncryptionMode.Enabled;
     public bool AllowGuest { get; init; }
     public bool AllowAnonymous { get; init; }
+    /// <summary>SMB 3.x multichannel: SMB2_GLOBAL_CAP_MULTI_CHANNEL is offered and sessions may bind further connections.</summary>
+    public bool MultiChannel { get; init; } = true;
     public uint MaxReadSize { get; init; } = 8 * 1024 * 1024;
     public uint MaxWriteSize { get; init; } = 8 * 1024 * 1024;
     public uint MaxTransactSize { get; init; } = 8 * 1024 * 1024;
@@ -35,6 +37,7 @@ public sealed class SmbServerContext
     private readonly ConcurrentDictionary<string, SmbShare> _shares = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
     private readonly ConcurrentDictionary<ulong, SmbOpen> _resumeKeys = new();
+    private long _nextVolatileId;
 
     public SmbServerContext(SmbServerSettings settings, IEnumerable<SmbShare> shares, IReadOnlyDictionary<string, byte[]> ntHashes,
         IFileStateService fileState, ILoggerFactory loggerFactory, TimeProvider time)
@@ -65,6 +68,12 @@ public sealed class SmbServerContext
     internal bool TryRegisterSession(SmbSession s) => _sessions.TryAdd(s.Id, s);
     internal void UnregisterSession(SmbSession s) => _sessions.TryRemove(new KeyValuePair<ulong, SmbSession>(s.Id, s));
     internal bool TryGetSession(ulong id, out SmbSession s) => _sessions.TryGetValue(id, out s!);
+
+    /// <summary>
+    /// The volatile half of a new FileId. Unique on the node, not only per connection: a session's opens are reachable
+    /// from every channel, so two connections of one session must never hand out the same id.
+    /// </summary>
+    internal ulong NextVolatileId() => (ulong)Interlocked.Increment(ref _nextVolatileId);
 
     internal void RegisterResumeKey(ulong key, SmbOpen open) => _resumeKeys[key] = open;
     internal void UnregisterResumeKey(ulong key) => _resumeKeys.TryRemove(key, out _);
