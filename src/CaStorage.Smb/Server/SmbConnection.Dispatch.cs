@@ -144,6 +144,11 @@ internal sealed partial class SmbConnection
         var encrypt = ShouldEncryptResponse(req);
         var sign = session is not null && session.CanSign
             && (h.IsSigned || session.SigningRequired || req.ForceSign) && !req.NoSign && !encrypt;
+        if (session is null && req.UnboundSession is { } unbound && status == NtStatus.UserSessionDeleted && !encrypt)
+        {
+            session = unbound;
+            sign = true;
+        }
         var rh = h;
         rh.Flags = SmbFlags.ServerToRedir | (h.Flags & (SmbFlags.RelatedOperations | SmbFlags.PriorityMask | SmbFlags.AsyncCommand))
             | (sign ? SmbFlags.Signed : 0);
@@ -198,7 +203,11 @@ internal sealed partial class SmbConnection
                 if (!TryGetSession(h.SessionId, out var session))
                 {
                     // A binding SESSION_SETUP names a session of another connection (MS-SMB2 3.3.5.5: GlobalSessionTable).
-                    if (!TryGetBindingSession(req, out session)) return NtStatus.UserSessionDeleted;
+                    if (!TryGetBindingSession(req, out session))
+                    {
+                        if (h.IsSigned && Server.TryGetSession(h.SessionId, out var unbound) && unbound.CanSign) req.UnboundSession = unbound;
+                        return NtStatus.UserSessionDeleted;
+                    }
                     binding = true;
                 }
                 req.Session = session;
