@@ -34,7 +34,7 @@ internal sealed partial class SmbConnection
         output.Reserve(4); // Direct TCP header
         output.AlignmentOrigin = 4;
         var compound = new CompoundState();
-        var toSign = new List<(int Start, SmbSession Session)>(1);
+        var toSign = new List<(int Start, SmbSession Session, bool SessionKey)>(1);
         var afterResponse = new List<(int Start, SpanAction Action)>(0);
         var responses = new List<int>(1);
         try
@@ -73,7 +73,7 @@ internal sealed partial class SmbConnection
                 {
                     prevStart = start;
                     responses.Add(start);
-                    if (signWith is not null) toSign.Add((start, signWith));
+                    if (signWith is not null) toSign.Add((start, signWith, req.SignWithSessionKey));
                 }
                 if (h.NextCommand == 0) break;
                 off += msgLen;
@@ -92,7 +92,12 @@ internal sealed partial class SmbConnection
                 return;
             }
             // Each response is signed with the key of this connection's channel of its session (MS-SMB2 3.3.4.1.1).
-            foreach (var (start, session) in toSign) session.Sign(this, output.Array.AsSpan(start, EndOf(start) - start));
+            foreach (var (start, session, sessionKey) in toSign)
+            {
+                var message = output.Array.AsSpan(start, EndOf(start) - start);
+                if (sessionKey) session.SignWithSessionKey(message);
+                else session.Sign(this, message);
+            }
             // Preauth integrity hashes the response as sent: after signing (a binding's interim responses are signed).
             foreach (var (start, action) in afterResponse) action(output.Array.AsSpan(start, EndOf(start) - start));
             if (output.Length > 4) Send(output);
@@ -144,14 +149,25 @@ internal sealed partial class SmbConnection
         var encrypt = ShouldEncryptResponse(req);
         var sign = session is not null && session.CanSign
             && (h.IsSigned || session.SigningRequired || req.ForceSign) && !req.NoSign && !encrypt;
-        if (session is null && req.UnboundSession is { } unbound && status == NtStatus.UserSessionDeleted && !encrypt)
+        var signedFlagOnly = false;
+        if (session is null && status == NtStatus.UserSessionDeleted && h.IsSigned && !encrypt)
         {
-            session = unbound;
-            sign = true;
+            // MS-SMB2 3.3.4.1.1: a signed request gets a signed answer. A session of another connection signs it with
+            // Session.SigningKey; a session that is gone has no key left, and the answer only keeps SMB2_FLAGS_SIGNED
+            // (clients do not check the signature of USER_SESSION_DELETED, but one that requires signing wants the flag).
+            if (req.UnboundSession is { } unbound)
+            {
+                session = unbound;
+                sign = true;
+            }
+            else
+            {
+                signedFlagOnly = true;
+            }
         }
         var rh = h;
         rh.Flags = SmbFlags.ServerToRedir | (h.Flags & (SmbFlags.RelatedOperations | SmbFlags.PriorityMask | SmbFlags.AsyncCommand))
-            | (sign ? SmbFlags.Signed : 0);
+            | (sign || signedFlagOnly ? SmbFlags.Signed : 0);
         rh.NextCommand = 0;
         rh.Credits = GrantCredits(h.Credits, charge);
         rh.SessionId = req.ResponseSessionId != 0 ? req.ResponseSessionId : (session?.Id ?? h.SessionId);
@@ -216,18 +232,23 @@ internal sealed partial class SmbConnection
                 if (session.State == SessionState.InProgress && h.Command != SmbCommand.SessionSetup)
                     return NtStatus.UserSessionDeleted;
                 // MS-SMB2 3.3.5.2.4: a decrypted request is not checked for a signature.
-                if (!req.IsEncrypted && (session.CanSign && h.Command != SmbCommand.SessionSetup || (session.CanSign && h.IsSigned)))
+                if (!req.IsEncrypted && session.CanSign)
                 {
                     if (h.IsSigned)
                     {
                         if (!session.Verify(this, msg))
                         {
-                            req.NoSign = true;
+                            // A SESSION_SETUP signed with Session.SigningKey where this connection's channel has a key
+                            // of its own (a second bind, a reauth from a stale channel) is refused with an answer the
+                            // client can check: signed with Session.SigningKey, as it verifies failed setups.
+                            if (h.Command == SmbCommand.SessionSetup) req.SignWithSessionKey = true;
+                            else req.NoSign = true;
                             return NtStatus.AccessDenied;
                         }
                     }
-                    else if (session.SigningRequired && h.Command != SmbCommand.SessionSetup)
+                    else if (session.SigningRequired && (h.Command != SmbCommand.SessionSetup || session.State == SessionState.Valid))
                     {
+                        // Unsigned requests of a session that requires signing, a reauthentication included (Samba).
                         req.NoSign = true;
                         return NtStatus.AccessDenied;
                     }

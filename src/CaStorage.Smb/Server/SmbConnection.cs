@@ -226,8 +226,9 @@ internal sealed partial class SmbConnection
     {
         RemoveSession(session.Id, out _);
         Server.UnregisterSession(session);
-        session.State = SessionState.Expired;
-        var channels = session.RemoveAllChannels();
+        // The channel list stays as it was (an expired session takes no new channel): the response to this LOGOFF, or
+        // to the failed reauthentication that ended the session, is still signed with this channel's key.
+        var channels = session.Expire();
         foreach (var ch in channels) ch.Connection.RemoveSession(session.Id, out _);
         foreach (var t in session.Trees.ToArray()) await DisconnectTreeAsync(t).ConfigureAwait(false);
         // Opens whose tree went first (should none be left, they are closed all the same).

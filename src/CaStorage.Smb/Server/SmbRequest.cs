@@ -33,6 +33,8 @@ internal sealed class SmbRequest
     /// with Session.SigningKey, as a client that requires signing accepts no unsigned answer (Samba signs it too).
     /// </summary>
     public SmbSession? UnboundSession { get; set; }
+    /// <summary>Sign the response with Session.SigningKey rather than this connection's channel key.</summary>
+    public bool SignWithSessionKey { get; set; }
     /// <summary>Called with the finished (unsigned) response message: preauth integrity hashing.</summary>
     public SpanAction? AfterResponse { get; set; }
 

@@ -55,6 +55,16 @@ internal sealed partial class SmbSession
         }
     }
 
+    /// <summary>Marks the session expired (it takes no further channel) and returns its channels.</summary>
+    public IReadOnlyList<SmbChannel> Expire()
+    {
+        lock (_channelLock)
+        {
+            State = SessionState.Expired;
+            return _channels;
+        }
+    }
+
     /// <summary>Removes the channel of <paramref name="connection"/>; returns how many channels remain.</summary>
     public int RemoveChannel(SmbConnection connection)
     {
@@ -62,17 +72,6 @@ internal sealed partial class SmbSession
         {
             _channels = [.. _channels.Where(ch => !ReferenceEquals(ch.Connection, connection))];
             return _channels.Length;
-        }
-    }
-
-    /// <summary>Ends every channel at once (LOGOFF): returns the channels the session had.</summary>
-    public SmbChannel[] RemoveAllChannels()
-    {
-        lock (_channelLock)
-        {
-            var all = _channels;
-            _channels = [];
-            return all;
         }
     }
 
@@ -97,6 +96,12 @@ internal sealed partial class SmbSession
     public void Sign(SmbConnection connection, Span<byte> message)
     {
         if (TryGetSigningKey(connection, out var key, out var algorithm)) SmbSigning.Sign(algorithm, key, message);
+    }
+
+    /// <summary>Signs with Session.SigningKey and the session's algorithm, whatever the connection.</summary>
+    public void SignWithSessionKey(Span<byte> message)
+    {
+        if (SigningKey is { } key) SmbSigning.Sign(Connection.SigningAlgorithm, key, message);
     }
 
     public bool Verify(SmbConnection connection, ReadOnlySpan<byte> message) =>

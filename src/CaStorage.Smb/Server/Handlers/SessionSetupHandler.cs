@@ -71,13 +71,16 @@ internal static partial class SessionSetupHandler
         {
             var failed = status == NtStatus.Success ? (result?.Status ?? NtStatus.LogonFailure) : status;
             SmbLog.SessionAuthFailed(c.Log, c.Id, session.Id, failed.ToWireName());
+            r.ResponseSessionId = session.Id;
+            // A failed reauthentication ends the session, on every channel (Samba; smbtorture smb2.session.reauth6 and
+            // bind_invalid_auth). Its answer is still signed, as the client expects of an established session.
+            if (reauth) return FailReauthenticationAsync(c, session, failed);
             if (isNew || session.State == SessionState.InProgress)
             {
                 c.RemoveSession(session.Id, out _);
                 c.Server.UnregisterSession(session);
             }
             r.Session = null;
-            r.ResponseSessionId = session.Id;
             return ValueTask.FromResult(failed);
         }
 
@@ -125,6 +128,12 @@ internal static partial class SessionSetupHandler
         WriteResponse(r, sessionFlags, token);
         r.ResponseSessionId = session.Id;
         return ValueTask.FromResult(NtStatus.Success);
+    }
+
+    private static async ValueTask<NtStatus> FailReauthenticationAsync(SmbConnection c, SmbSession session, NtStatus failed)
+    {
+        await c.LogoffSessionAsync(session).ConfigureAwait(false);
+        return failed;
     }
 
     private static SpnegoServerContext NewAuthContext(SmbConnection c)
