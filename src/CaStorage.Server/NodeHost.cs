@@ -62,6 +62,7 @@ internal sealed class NodeHost : IAsyncDisposable
                 DomainName = options.Workgroup,
                 SigningRequired = options.Signing.Required,
                 Encryption = ParseEncryption(options.Encryption),
+                MultiChannel = options.MultiChannel,
                 AllowGuest = options.AllowGuest,
                 AllowAnonymous = options.AllowAnonymous,
                 MinDialect = ParseDialect(options.MinDialect),

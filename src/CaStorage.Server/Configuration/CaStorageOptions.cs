@@ -28,6 +28,12 @@ public sealed class CaStorageOptions
     /// </summary>
     public string Encryption { get; set; } = "Enabled";
 
+    /// <summary>
+    /// SMB 3.x multichannel (default on): SMB2_GLOBAL_CAP_MULTI_CHANNEL is offered and a session may be bound to further
+    /// connections of the same client (SMB2_SESSION_FLAG_BINDING).
+    /// </summary>
+    public bool MultiChannel { get; set; } = true;
+
     public bool AllowGuest { get; set; }
     /// <summary>Anonymous (null) sessions may log on, as with Samba's default; they can reach IPC$ only.</summary>
     public bool AllowAnonymous { get; set; } = true;

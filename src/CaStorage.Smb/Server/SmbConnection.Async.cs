@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
-using CaStorage.Smb.Security;
 
 namespace CaStorage.Smb.Server;
 
@@ -109,8 +108,7 @@ internal sealed partial class SmbConnection
                     _connection.SendEncrypted(output, encryptWith, [start]);
                     return;
                 }
-                if (signWith?.SigningKey is { } key)
-                    SmbSigning.Sign(_connection.SigningAlgorithm, key, output.Array.AsSpan(start, output.Length - start));
+                signWith?.Sign(_connection, output.Array.AsSpan(start, output.Length - start));
                 _connection.Send(output);
             }
             finally

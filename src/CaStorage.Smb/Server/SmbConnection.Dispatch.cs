@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using CaStorage.Core;
 using CaStorage.Smb.Protocol;
-using CaStorage.Smb.Security;
 using CaStorage.Smb.Server.Handlers;
 
 namespace CaStorage.Smb.Server;
@@ -35,7 +34,8 @@ internal sealed partial class SmbConnection
         output.Reserve(4); // Direct TCP header
         output.AlignmentOrigin = 4;
         var compound = new CompoundState();
-        var toSign = new List<(int Start, SmbSession Session)>(1);
+        var toSign = new List<(int Start, SmbSession Session, bool SessionKey)>(1);
+        var afterResponse = new List<(int Start, SpanAction Action)>(0);
         var responses = new List<int>(1);
         try
         {
@@ -63,6 +63,7 @@ internal sealed partial class SmbConnection
                     Header = h, Message = frame.AsMemory(off, msgLen), Out = output, ResponseStart = start, Compound = compound, EncryptedBy = encryptedBy,
                 };
                 var (respond, signWith) = await DispatchAsync(req).ConfigureAwait(false);
+                if (respond && req.AfterResponse is { } after) afterResponse.Add((start, after));
                 if (!respond)
                 {
                     output.SetLength(start);
@@ -72,24 +73,33 @@ internal sealed partial class SmbConnection
                 {
                     prevStart = start;
                     responses.Add(start);
-                    if (signWith is not null) toSign.Add((start, signWith));
+                    if (signWith is not null) toSign.Add((start, signWith, req.SignWithSessionKey));
                 }
                 if (h.NextCommand == 0) break;
                 off += msgLen;
             }
             if (prevStart >= 0) output.PutU32(prevStart + 20, 0);
 
+            int EndOf(int start)
+            {
+                var idx = responses.IndexOf(start);
+                return idx + 1 < responses.Count ? responses[idx + 1] : output.Length;
+            }
             if (compound.EncryptWith is { } encryptWith)
             {
                 SendEncrypted(output, encryptWith, responses);
+                foreach (var (start, action) in afterResponse) action(output.Array.AsSpan(start, EndOf(start) - start));
                 return;
             }
-            foreach (var (start, session) in toSign)
+            // Each response is signed with the key of this connection's channel of its session (MS-SMB2 3.3.4.1.1).
+            foreach (var (start, session, sessionKey) in toSign)
             {
-                var idx = responses.IndexOf(start);
-                var end = idx + 1 < responses.Count ? responses[idx + 1] : output.Length;
-                SmbSigning.Sign(session.Connection.SigningAlgorithm, session.SigningKey!, output.Array.AsSpan(start, end - start));
+                var message = output.Array.AsSpan(start, EndOf(start) - start);
+                if (sessionKey) session.SignWithSessionKey(message);
+                else session.Sign(this, message);
             }
+            // Preauth integrity hashes the response as sent: after signing (a binding's interim responses are signed).
+            foreach (var (start, action) in afterResponse) action(output.Array.AsSpan(start, EndOf(start) - start));
             if (output.Length > 4) Send(output);
         }
         finally
@@ -139,9 +149,25 @@ internal sealed partial class SmbConnection
         var encrypt = ShouldEncryptResponse(req);
         var sign = session is not null && session.CanSign
             && (h.IsSigned || session.SigningRequired || req.ForceSign) && !req.NoSign && !encrypt;
+        var signedFlagOnly = false;
+        if (session is null && status == NtStatus.UserSessionDeleted && h.IsSigned && !encrypt)
+        {
+            // MS-SMB2 3.3.4.1.1: a signed request gets a signed answer. A session of another connection signs it with
+            // Session.SigningKey; a session that is gone has no key left, and the answer only keeps SMB2_FLAGS_SIGNED
+            // (clients do not check the signature of USER_SESSION_DELETED, but one that requires signing wants the flag).
+            if (req.UnboundSession is { } unbound)
+            {
+                session = unbound;
+                sign = true;
+            }
+            else
+            {
+                signedFlagOnly = true;
+            }
+        }
         var rh = h;
         rh.Flags = SmbFlags.ServerToRedir | (h.Flags & (SmbFlags.RelatedOperations | SmbFlags.PriorityMask | SmbFlags.AsyncCommand))
-            | (sign ? SmbFlags.Signed : 0);
+            | (sign || signedFlagOnly ? SmbFlags.Signed : 0);
         rh.NextCommand = 0;
         rh.Credits = GrantCredits(h.Credits, charge);
         rh.SessionId = req.ResponseSessionId != 0 ? req.ResponseSessionId : (session?.Id ?? h.SessionId);
@@ -152,7 +178,6 @@ internal sealed partial class SmbConnection
         req.Compound.LastStatus = status;
         req.Compound.SessionId = rh.SessionId;
         req.Compound.TreeId = rh.TreeId;
-        req.AfterResponse?.Invoke(req.Out.Array.AsSpan(req.ResponseStart, req.Out.Length - req.ResponseStart));
         pending?.Start(rh with { }, sign ? session : null, encrypt ? req.Compound.EncryptWith : null);
         return (true, sign ? session : null);
     }
@@ -190,30 +215,46 @@ internal sealed partial class SmbConnection
         {
             if (h.SessionId != 0 || d.NeedsSession)
             {
-                if (!TryGetSession(h.SessionId, out var session)) return NtStatus.UserSessionDeleted;
+                var binding = false;
+                if (!TryGetSession(h.SessionId, out var session))
+                {
+                    // A binding SESSION_SETUP names a session of another connection (MS-SMB2 3.3.5.5: GlobalSessionTable).
+                    if (!TryGetBindingSession(req, out session))
+                    {
+                        if (h.IsSigned && Server.TryGetSession(h.SessionId, out var unbound) && unbound.CanSign) req.UnboundSession = unbound;
+                        return NtStatus.UserSessionDeleted;
+                    }
+                    binding = true;
+                }
                 req.Session = session;
                 compound.SessionValid = true;
                 if (session.State == SessionState.Expired) return NtStatus.NetworkSessionExpired;
                 if (session.State == SessionState.InProgress && h.Command != SmbCommand.SessionSetup)
                     return NtStatus.UserSessionDeleted;
                 // MS-SMB2 3.3.5.2.4: a decrypted request is not checked for a signature.
-                if (!req.IsEncrypted && (session.CanSign && h.Command != SmbCommand.SessionSetup || (session.CanSign && h.IsSigned)))
+                if (!req.IsEncrypted && session.CanSign)
                 {
                     if (h.IsSigned)
                     {
-                        if (!SmbSigning.Verify(SigningAlgorithm, session.SigningKey!, msg))
+                        if (!session.Verify(this, msg))
                         {
-                            req.NoSign = true;
+                            // A SESSION_SETUP signed with Session.SigningKey where this connection's channel has a key
+                            // of its own (a second bind, a reauth from a stale channel) is refused with an answer the
+                            // client can check: signed with Session.SigningKey, as it verifies failed setups.
+                            if (h.Command == SmbCommand.SessionSetup) req.SignWithSessionKey = true;
+                            else req.NoSign = true;
                             return NtStatus.AccessDenied;
                         }
                     }
-                    else if (session.SigningRequired && h.Command != SmbCommand.SessionSetup)
+                    else if (session.SigningRequired && (h.Command != SmbCommand.SessionSetup || session.State == SessionState.Valid))
                     {
+                        // Unsigned requests of a session that requires signing, a reauthentication included (Samba).
                         req.NoSign = true;
                         return NtStatus.AccessDenied;
                     }
                 }
-                var encryption = CheckSessionEncryption(req, session);
+                // A binding request cannot come encrypted: the channel has no keys yet (it is signed instead).
+                var encryption = binding ? NtStatus.Success : CheckSessionEncryption(req, session);
                 if (encryption != NtStatus.Success) return encryption;
             }
         }

@@ -23,10 +23,8 @@ internal sealed partial class SmbConnection
 
     private readonly IDuplexPipe _transport;
     private readonly Channel<OutFrame> _output = Channel.CreateUnbounded<OutFrame>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<ulong, SmbOpen> _opens = new();
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
     private readonly CancellationTokenSource _closed = new();
-    private long _nextVolatileId;
 
     public SmbConnection(string id, IDuplexPipe transport, EndPoint? local, EndPoint? remote, SmbServerContext server)
     {
@@ -236,48 +234,74 @@ internal sealed partial class SmbConnection
         }
     }
 
-    internal ulong NextVolatileId() => (ulong)Interlocked.Increment(ref _nextVolatileId);
+    /// <summary>A new FileId's volatile half: unique on the node, since every channel of a session reaches its opens.</summary>
+    internal ulong NextVolatileId() => Server.NextVolatileId();
 
-    internal void AddOpen(SmbOpen open) => _opens[open.VolatileId] = open;
-    internal bool TryGetOpen(ulong volatileId, out SmbOpen open) => _opens.TryGetValue(volatileId, out open!);
-    internal bool RemoveOpen(SmbOpen open) => _opens.TryRemove(new KeyValuePair<ulong, SmbOpen>(open.VolatileId, open));
-    internal IEnumerable<SmbOpen> Opens => _opens.Values;
+    // Opens belong to their session (Session.OpenTable); a connection reaches those of the sessions it carries.
+    internal void AddOpen(SmbOpen open) => open.Session.AddOpen(open);
+    internal bool RemoveOpen(SmbOpen open) => open.Session.RemoveOpen(open);
+    internal IEnumerable<SmbOpen> Opens => _sessions.Values.SelectMany(s => s.Opens);
 
+    internal bool TryGetOpen(ulong volatileId, out SmbOpen open)
+    {
+        foreach (var s in _sessions.Values)
+            if (s.TryGetOpen(volatileId, out open)) return true;
+        open = null!;
+        return false;
+    }
+
+    /// <summary>Connection.SessionTable: the sessions established here and those bound to this connection as a channel.</summary>
     internal void AddSession(SmbSession s) => _sessions[s.Id] = s;
     internal bool TryGetSession(ulong id, out SmbSession s) => _sessions.TryGetValue(id, out s!);
     internal bool RemoveSession(ulong id, out SmbSession s) => _sessions.TryRemove(id, out s!);
 
-    /// <summary>Closes every open, tree and session of this connection (in that order) when it ends.</summary>
+    /// <summary>
+    /// When the connection ends, each of its sessions loses this channel; a session with no channel left is logged
+    /// off (its trees and opens closed), one still bound to another connection lives on there (MS-SMB2 3.3.7.1).
+    /// </summary>
     private async Task TeardownAsync()
     {
         foreach (var s in _sessions.Values.ToArray())
         {
-            try { await LogoffSessionAsync(s).ConfigureAwait(false); }
-            catch (Exception ex) { SmbLog.ConnectionFault(Log, Id, ex); }
-        }
-        foreach (var o in _opens.Values.ToArray())
-        {
-            try { await CloseOpenAsync(o).ConfigureAwait(false); }
-            catch (Exception ex) { SmbLog.ConnectionFault(Log, Id, ex); }
+            try
+            {
+                RemoveSession(s.Id, out _);
+                if (s.RemoveChannel(this) > 0) continue;
+                await LogoffSessionAsync(s).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                SmbLog.ConnectionFault(Log, Id, ex);
+            }
         }
     }
 
+    /// <summary>Ends a session on every channel (LOGOFF, or its last connection gone): trees, opens, pending requests.</summary>
     internal async Task LogoffSessionAsync(SmbSession session)
     {
         RemoveSession(session.Id, out _);
         Server.UnregisterSession(session);
-        session.State = SessionState.Expired;
+        // The channel list stays as it was (an expired session takes no new channel): the response to this LOGOFF, or
+        // to the failed reauthentication that ended the session, is still signed with this channel's key.
+        var channels = session.Expire();
+        foreach (var ch in channels) ch.Connection.RemoveSession(session.Id, out _);
         foreach (var t in session.Trees.ToArray()) await DisconnectTreeAsync(t).ConfigureAwait(false);
+        // Opens whose tree went first (should none be left, they are closed all the same).
+        foreach (var o in session.Opens.ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
         CancelPending(op => op.Session == session);
+        foreach (var ch in channels)
+            if (!ReferenceEquals(ch.Connection, this)) ch.Connection.CancelPending(op => op.Session == session);
     }
 
     internal async Task DisconnectTreeAsync(SmbTreeConnect tree)
     {
         tree.Session.RemoveTree(tree.Id, out _);
         // Closing the opens first completes their pending CHANGE_NOTIFYs with STATUS_NOTIFY_CLEANUP; anything else
-        // still pending on the tree is cancelled.
-        foreach (var o in _opens.Values.Where(o => o.Tree == tree).ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
+        // still pending on the tree (on any channel of the session) is cancelled.
+        foreach (var o in tree.Session.Opens.Where(o => o.Tree == tree).ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
         CancelPending(op => op.Tree == tree);
+        foreach (var ch in tree.Session.Channels)
+            if (!ReferenceEquals(ch.Connection, this)) ch.Connection.CancelPending(op => op.Tree == tree);
         if (tree.VfsOrNull is { } vfs) await vfs.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -26,6 +26,12 @@ internal static partial class SmbLog
     [LoggerMessage(1011, LogLevel.Warning, "Connection {ConnectionId} session {SessionId:x}: authentication failed with {Status}")]
     public static partial void SessionAuthFailed(ILogger logger, string connectionId, ulong sessionId, string status);
 
+    [LoggerMessage(1012, LogLevel.Information, "Connection {ConnectionId} session {SessionId:x}: bound as channel {ChannelCount}")]
+    public static partial void ChannelBound(ILogger logger, string connectionId, ulong sessionId, int channelCount);
+
+    [LoggerMessage(1013, LogLevel.Information, "Connection {ConnectionId} session {SessionId:x}: binding refused with {Status}")]
+    public static partial void BindingRefused(ILogger logger, string connectionId, ulong sessionId, string status);
+
     [LoggerMessage(1020, LogLevel.Debug, "Connection {ConnectionId} session {SessionId:x} tree {TreeId}: connected to {Share}")]
     public static partial void TreeConnected(ILogger logger, string connectionId, ulong sessionId, uint treeId, string share);
 }

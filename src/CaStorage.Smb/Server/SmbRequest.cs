@@ -28,6 +28,13 @@ internal sealed class SmbRequest
     public bool ForceSign { get; set; }
     /// <summary>Never sign (the request failed signature checks).</summary>
     public bool NoSign { get; set; }
+    /// <summary>
+    /// A session of another connection this request named (not bound here): its USER_SESSION_DELETED answer is signed
+    /// with Session.SigningKey, as a client that requires signing accepts no unsigned answer (Samba signs it too).
+    /// </summary>
+    public SmbSession? UnboundSession { get; set; }
+    /// <summary>Sign the response with Session.SigningKey rather than this connection's channel key.</summary>
+    public bool SignWithSessionKey { get; set; }
     /// <summary>Called with the finished (unsigned) response message: preauth integrity hashing.</summary>
     public SpanAction? AfterResponse { get; set; }
 

@@ -22,6 +22,8 @@ public sealed record SmbServerSettings
     public bool AllowGuest { get; init; }
     /// <summary>Null sessions may authenticate (Samba's default); they reach IPC$ only, never a disk share.</summary>
     public bool AllowAnonymous { get; init; } = true;
+    /// <summary>SMB 3.x multichannel: SMB2_GLOBAL_CAP_MULTI_CHANNEL is offered and sessions may bind further connections.</summary>
+    public bool MultiChannel { get; init; } = true;
     public uint MaxReadSize { get; init; } = 8 * 1024 * 1024;
     public uint MaxWriteSize { get; init; } = 8 * 1024 * 1024;
     public uint MaxTransactSize { get; init; } = 8 * 1024 * 1024;
@@ -36,6 +38,7 @@ public sealed class SmbServerContext
     private readonly ConcurrentDictionary<string, SmbShare> _shares = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
     private readonly ConcurrentDictionary<ulong, SmbOpen> _resumeKeys = new();
+    private long _nextVolatileId;
 
     public SmbServerContext(SmbServerSettings settings, IEnumerable<SmbShare> shares, IReadOnlyDictionary<string, byte[]> ntHashes,
         IFileStateService fileState, ILoggerFactory loggerFactory, TimeProvider time, SmbClientNotifier? notifier = null)
@@ -69,6 +72,12 @@ public sealed class SmbServerContext
     internal bool TryRegisterSession(SmbSession s) => _sessions.TryAdd(s.Id, s);
     internal void UnregisterSession(SmbSession s) => _sessions.TryRemove(new KeyValuePair<ulong, SmbSession>(s.Id, s));
     internal bool TryGetSession(ulong id, out SmbSession s) => _sessions.TryGetValue(id, out s!);
+
+    /// <summary>
+    /// The volatile half of a new FileId. Unique on the node, not only per connection: a session's opens are reachable
+    /// from every channel, so two connections of one session must never hand out the same id.
+    /// </summary>
+    internal ulong NextVolatileId() => (ulong)Interlocked.Increment(ref _nextVolatileId);
 
     internal void RegisterResumeKey(ulong key, SmbOpen open) => _resumeKeys[key] = open;
     internal void UnregisterResumeKey(ulong key) => _resumeKeys.TryRemove(key, out _);

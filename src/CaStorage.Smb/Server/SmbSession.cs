@@ -7,7 +7,7 @@ namespace CaStorage.Smb.Server;
 internal enum SessionState { InProgress, Valid, Expired }
 
 /// <summary>An authenticated (or authenticating) user on a connection. Owns its tree connects.</summary>
-internal sealed class SmbSession
+internal sealed partial class SmbSession
 {
     private readonly ConcurrentDictionary<uint, SmbTreeConnect> _trees = new();
     private int _nextTreeId;
@@ -16,9 +16,11 @@ internal sealed class SmbSession
     {
         Id = id;
         Connection = connection;
+        _channels = [new SmbChannel(connection)];
     }
 
     public ulong Id { get; }
+    /// <summary>Session.Connection: the connection that established the session (its dialect, cipher and signing algorithm are the session's).</summary>
     public SmbConnection Connection { get; }
     public SessionState State { get; set; } = SessionState.InProgress;
     public SpnegoServerContext? Auth { get; set; }
@@ -26,6 +28,7 @@ internal sealed class SmbSession
     public bool IsGuest { get; set; }
     public bool IsAnonymous { get; set; }
     public byte[]? SessionKey { get; set; }
+    /// <summary>Session.SigningKey: the key of the first channel; binding requests of further channels are signed with it.</summary>
     public byte[]? SigningKey { get; set; }
     public bool SigningRequired { get; set; }
     /// <summary>SMB 3.1.1: SHA-512 over the connection's negotiate and this session's setup exchange.</summary>

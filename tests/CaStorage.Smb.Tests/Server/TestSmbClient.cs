@@ -28,6 +28,11 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
     public byte[]? SessionKey { get; private set; }
     /// <summary>Whether the last response arrived in a transform.</summary>
     public bool LastResponseEncrypted { get; private set; }
+    /// <summary>When set, every request is signed (SMB2_FLAGS_SIGNED) with this key and <see cref="SigningAlgorithm"/>.</summary>
+    public byte[]? SigningKey { get; set; }
+    public SigningAlgorithm SigningAlgorithm { get; set; } = SigningAlgorithm.AesCmac;
+    /// <summary>Channel.SigningKey of the last successful binding (<see cref="BindAsync"/>).</summary>
+    public byte[]? ChannelSigningKey { get; private set; }
 
     public sealed record Response(NtStatus Status, SmbCommand Command, ulong MessageId, ulong SessionId, uint TreeId, byte[] Message)
     {
@@ -43,8 +48,10 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
             Command = cmd, CreditCharge = creditCharge, Credits = 64, MessageId = _messageId, SessionId = SessionId, TreeId = TreeId,
         };
         _messageId += Math.Max(creditCharge, (ushort)1);
+        if (SigningKey is not null) h.Flags |= SmbFlags.Signed;
         h.Write(msg, NtStatus.Success);
         body.CopyTo(msg.AsSpan(SmbHeader.Size));
+        if (SigningKey is { } key) SmbSigning.Sign(SigningAlgorithm, key, msg);
         return msg;
     }
 
@@ -200,6 +207,47 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
         return r2;
     }
 
+    /// <summary>
+    /// Multichannel binding (MS-SMB2 3.2.4.1.7, 3.2.5.3.3) of this connection to the session <see cref="SessionId"/>:
+    /// NTLM with SMB2_SESSION_FLAG_BINDING, every request signed with <paramref name="sessionSigningKey"/> (the
+    /// session's key: this channel has none yet); on 3.1.1 the preauth chain starts from this connection's negotiate.
+    /// On success <see cref="ChannelSigningKey"/> is this channel's key, derived from this authentication's key.
+    /// </summary>
+    public async Task<Response> BindAsync(string user, string password, ushort dialect, byte[]? sessionSigningKey, SigningAlgorithm algorithm)
+    {
+        var ntlm = new TestNtlmClient(user, "", password);
+        var hash = ConnectionPreauthHash;
+        var saved = (SigningKey, SigningAlgorithm);
+        SigningKey = sessionSigningKey;
+        SigningAlgorithm = algorithm;
+        try
+        {
+            var req1 = Build(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Negotiate(), flags: 0x01));
+            await SendFrameAsync(req1);
+            var m1 = await ReceiveMessageAsync() ?? throw new InvalidOperationException("connection closed");
+            var r1 = Parse(m1);
+            if (r1.Status != NtStatus.MoreProcessingRequired) return r1;
+            hash = Chain(Chain(hash, req1), m1);
+            var req2 = Build(SmbCommand.SessionSetup, SessionSetupBody(ntlm.Authenticate(SecurityBuffer(r1)), flags: 0x01));
+            await SendFrameAsync(req2);
+            var r2 = Parse(await ReceiveMessageAsync() ?? throw new InvalidOperationException("connection closed"));
+            if (r2.Status == NtStatus.Success)
+                ChannelSigningKey = SmbSessionKeys.Derive(dialect, ntlm.ExportedSessionKey!, dialect == 0x0311 ? Chain(hash, req2) : null).Signing;
+            return r2;
+        }
+        finally
+        {
+            (SigningKey, SigningAlgorithm) = saved;
+        }
+    }
+
+    public Task<Response> LogoffAsync()
+    {
+        var body = new byte[4];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, 4);
+        return RequestAsync(SmbCommand.Logoff, body);
+    }
+
     private static byte[] SecurityBuffer(Response r)
     {
         var off = BinaryPrimitives.ReadUInt16LittleEndian(r.Body[4..]);
@@ -207,10 +255,11 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
         return r.Message.AsSpan(off, len).ToArray();
     }
 
-    private static byte[] SessionSetupBody(byte[] token)
+    private static byte[] SessionSetupBody(byte[] token, byte flags = 0)
     {
         var body = new byte[24 + token.Length];
         BinaryPrimitives.WriteUInt16LittleEndian(body, 25);
+        body[2] = flags;
         body[3] = 1; // signing enabled
         BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(12), SmbHeader.Size + 24);
         BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(14), (ushort)token.Length);

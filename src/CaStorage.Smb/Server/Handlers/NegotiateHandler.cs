@@ -174,6 +174,8 @@ internal static class NegotiateHandler
         if (dialect == SmbDialect.Wildcard) caps |= CapLargeMtu;
         // 3.0/3.0.2 announce encryption as a capability; 3.1.1 only through the encryption context.
         if (dialect is SmbDialect.Smb300 or SmbDialect.Smb302 && c.CipherId != SmbCipher.None) caps |= CapEncryption;
+        // MS-SMB2 3.3.5.4: SMB2_GLOBAL_CAP_MULTI_CHANNEL for 3.x when IsMultiChannelCapable (session binding, 3.3.5.5).
+        if (SmbDialect.Is3x(dialect) && s.MultiChannel) caps |= CapMultiChannel;
         var large = (caps & CapLargeMtu) != 0;
         c.ServerCapabilities = caps;
         c.ServerSecurityMode = securityMode;

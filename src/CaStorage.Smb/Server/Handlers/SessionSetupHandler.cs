@@ -7,9 +7,10 @@ using CaStorage.Vfs;
 namespace CaStorage.Smb.Server.Handlers;
 
 /// <summary>MS-SMB2 2.2.5/2.2.6 SESSION_SETUP (3.3.5.5) and 2.2.7 LOGOFF (3.3.5.6).</summary>
-internal static class SessionSetupHandler
+internal static partial class SessionSetupHandler
 {
-    private const byte FlagBinding = 0x01;
+    /// <summary>SMB2_SESSION_FLAG_BINDING (MS-SMB2 2.2.5).</summary>
+    internal const byte FlagBinding = 0x01;
     private const ushort SessionFlagIsGuest = 0x1, SessionFlagIsNull = 0x2, SessionFlagEncryptData = 0x4;
 
     /// <summary>
@@ -39,8 +40,13 @@ internal static class SessionSetupHandler
         SmbReader.TryU16(m, b + 14, out var secLen);
         SmbReader.TryU64(m, b + 16, out var previousSessionId);
         if (!SmbReader.TrySlice(m, secOff, secLen, out var secStart)) return (NtStatus.InvalidParameter, 0, null);
-        // Multichannel binding is not offered (no SMB2_GLOBAL_CAP_MULTI_CHANNEL).
-        if ((flags & FlagBinding) != 0 && c.Dialect >= SmbDialect.Smb300) return (NtStatus.RequestNotAccepted, 0, null);
+        // MS-SMB2 3.3.5.5: with a SessionId, SMB2_SESSION_FLAG_BINDING asks to bind this connection to the session
+        // (SessionId zero is a new authentication whatever the flags say). Without multichannel, 3.x refuses.
+        if ((flags & FlagBinding) != 0 && r.Header.SessionId != 0)
+        {
+            if (c.Server.Settings.MultiChannel) return (Bind(c, r, m, m.Slice(secStart, secLen)), 0, null);
+            if (c.Dialect >= SmbDialect.Smb300) return (NtStatus.RequestNotAccepted, 0, null);
+        }
         // MS-SMB2 3.3.5.5 steps 1-2: with encryption required (EncryptData and RejectUnencryptedAccess), a client that
         // cannot encrypt (2.x dialect, no SMB2_GLOBAL_CAP_ENCRYPTION, no common 3.1.1 cipher) is refused.
         var encryptionMode = c.Server.Settings.Encryption;
@@ -59,20 +65,7 @@ internal static class SessionSetupHandler
         {
             reauth = true;
         }
-        if (session.Auth is null)
-        {
-            var opts = new NtlmServerOptions
-            {
-                NetBiosComputerName = c.Server.Settings.NetBiosName,
-                NetBiosDomainName = c.Server.Settings.DomainName,
-                DnsComputerName = c.Server.Settings.NetBiosName.ToLowerInvariant(),
-                DnsDomainName = "",
-                AllowGuest = c.Server.Settings.AllowGuest,
-                AllowAnonymous = c.Server.Settings.AllowAnonymous,
-                TimeProvider = c.Server.Time,
-            };
-            session.Auth = new SpnegoServerContext(() => new NtlmServerContext(c.Server.Users, opts));
-        }
+        session.Auth ??= NewAuthContext(c);
 
         var hashing = c.Dialect == SmbDialect.Smb311 && !reauth;
         if (hashing) session.PreauthHash = NegotiateHandler.Chain(session.PreauthHash ?? c.PreauthHash!, m);
@@ -93,6 +86,7 @@ internal static class SessionSetupHandler
             var failed = status == NtStatus.Success ? (result?.Status ?? NtStatus.LogonFailure) : status;
             SmbLog.SessionAuthFailed(c.Log, c.Id, session.Id, failed.ToWireName());
             SmbSession? logoff = null;
+            r.ResponseSessionId = session.Id;
             if (isNew || session.State == SessionState.InProgress)
             {
                 c.RemoveSession(session.Id, out _);
@@ -102,7 +96,8 @@ internal static class SessionSetupHandler
             {
                 logoff = session;
             }
-            r.Session = null;
+            // A failed re-authentication is still answered signed, as the client expects of an established session.
+            if (!reauth) r.Session = null;
             r.ResponseSessionId = session.Id;
             return (failed, 0, logoff);
         }
@@ -151,6 +146,21 @@ internal static class SessionSetupHandler
         WriteResponse(r, sessionFlags, token);
         r.ResponseSessionId = session.Id;
         return (NtStatus.Success, reauth ? 0 : previousSessionId, null);
+    }
+
+    private static SpnegoServerContext NewAuthContext(SmbConnection c)
+    {
+        var opts = new NtlmServerOptions
+        {
+            NetBiosComputerName = c.Server.Settings.NetBiosName,
+            NetBiosDomainName = c.Server.Settings.DomainName,
+            DnsComputerName = c.Server.Settings.NetBiosName.ToLowerInvariant(),
+            DnsDomainName = "",
+            AllowGuest = c.Server.Settings.AllowGuest,
+            AllowAnonymous = c.Server.Settings.AllowAnonymous,
+            TimeProvider = c.Server.Time,
+        };
+        return new SpnegoServerContext(() => new NtlmServerContext(c.Server.Users, opts));
     }
 
     private static SmbSession NewSession(SmbConnection c)
