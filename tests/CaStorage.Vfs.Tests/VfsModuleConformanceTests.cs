@@ -1,5 +1,6 @@
 using System.Text;
 using CaStorage.Core;
+using CaStorage.Core.Security;
 using CaStorage.Vfs.Posix;
 using CaStorage.Vfs.Tests.Support;
 
@@ -764,14 +765,14 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
         Assert.NotNull(sd.Owner);
         Assert.NotNull(sd.Group);
         Assert.NotNull(sd.Dacl);
-        Assert.Equal(SecurityDescriptor.BuiltinAdministrators, sd.Owner);
+        Assert.Equal(WellKnownSids.BuiltinAdministrators, sd.Owner);
 
         var ownerOnly = (await Ops.GetSecurityAsync(f, 0x1, Ct)).Value!;
         Assert.True(SecurityDescriptor.TryParse(ownerOnly, out var o));
         Assert.NotNull(o.Owner);
         Assert.Null(o.Group);
         Assert.Null(o.Dacl);
-        Assert.Equal(0, o.Control & SecurityDescriptor.SeDaclPresent);
+        Assert.False(o.DaclPresent);
     }
 
     [Fact]
@@ -779,18 +780,17 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
     {
         await Tree.CreateFileAsync("acl.txt");
         var f = await OpenOk("acl.txt");
-        var users = SecurityDescriptor.Sid(5, 32, 545);
         var update = new SecurityDescriptor
         {
-            Control = SecurityDescriptor.SeSelfRelative | SecurityDescriptor.SeDaclPresent | SecurityDescriptor.SeDaclProtected,
-            Dacl = SecurityDescriptor.Acl((0, 0, 0x120089, users)),
+            Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | SecurityDescriptorControl.DaclProtected,
+            Dacl = new Acl([new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileGenericRead, WellKnownSids.BuiltinUsers)]),
         };
-        Assert.Equal(NtStatus.Success, await Ops.SetSecurityAsync(f, 0x4, update.ToSelfRelative(0x4), Ct));
+        Assert.Equal(NtStatus.Success, await Ops.SetSecurityAsync(f, 0x4, update.ToSelfRelative(SecurityInformation.Dacl), Ct));
         var back = (await Ops.GetSecurityAsync(f, 0x5, Ct)).Value!;
         Assert.True(SecurityDescriptor.TryParse(back, out var sd));
         Assert.Equal(update.Dacl, sd.Dacl);
-        Assert.NotEqual(0, sd.Control & SecurityDescriptor.SeDaclProtected);
-        Assert.Equal(SecurityDescriptor.BuiltinAdministrators, sd.Owner); // untouched part kept
+        Assert.True(sd.Control.HasFlag(SecurityDescriptorControl.DaclProtected));
+        Assert.Equal(WellKnownSids.BuiltinAdministrators, sd.Owner); // untouched part kept
         Assert.Equal(NtStatus.InvalidSecurityDescr, await Ops.SetSecurityAsync(f, 0x4, new byte[] { 1, 2, 3 }, Ct));
     }
 

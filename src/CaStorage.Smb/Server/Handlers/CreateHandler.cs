@@ -69,14 +69,13 @@ internal static class CreateHandler
 
         var access = (AccessMask)desired;
         if ((access & AccessMask.AccessSystemSecurity) != 0) return NtStatus.PrivilegeNotHeld;
-        if (access.HasFlag(AccessMask.MaximumAllowed)) access = (access & ~AccessMask.MaximumAllowed) | (AccessMask)tree.MaximalAccess;
-        access = access.MapGeneric();
+        access = CreateAccess.Requested(access); // MAXIMUM_ALLOWED is resolved against the file's descriptor by the VFS
         var isDirRequest = (options & CreateOptions.DirectoryFile) != 0;
-        if ((options & CreateOptions.DeleteOnClose) != 0 && (access & AccessMask.Delete) == 0) return NtStatus.InvalidParameter;
+        if ((options & CreateOptions.DeleteOnClose) != 0 && (access & (AccessMask.Delete | AccessMask.MaximumAllowed)) == 0) return NtStatus.InvalidParameter;
         if (isDirRequest && disposition is not (CreateDisposition.Create or CreateDisposition.Open or CreateDisposition.OpenIf))
             return NtStatus.InvalidParameter;
         // The share's own limit: nothing beyond the tree's maximal access.
-        if ((access & ~((AccessMask)tree.MaximalAccess | AccessMask.Synchronize)) != 0) return NtStatus.AccessDenied;
+        if (!CreateAccess.WithinShare(tree, access)) return NtStatus.AccessDenied;
         if (tree.Share.ReadOnly && disposition is not (CreateDisposition.Open or CreateDisposition.OpenIf)) return NtStatus.MediaWriteProtected;
 
         long allocation = 0;
@@ -84,6 +83,8 @@ internal static class CreateHandler
         {
             if (ctx.Name == "AlSi" && ctx.DataLength >= 8) allocation = BinaryPrimitives.ReadInt64LittleEndian(s.Slice(ctx.DataStart, 8));
         }
+        var sdStatus = CreateAccess.CreatorDescriptor(s, contexts, out var creatorDescriptor);
+        if (sdStatus != NtStatus.Success) return sdStatus;
 
         var ops = tree.Vfs.Ops;
         var ct = c.Closed;
@@ -95,9 +96,16 @@ internal static class CreateHandler
             Access = access,
             Attributes = (NtFileAttributes)fileAttributes,
             AllocationSize = allocation,
+            CreatorDescriptor = creatorDescriptor,
         }, ct).ConfigureAwait(false);
         if (!vr.IsSuccess) return vr.Status;
         var (file, action) = vr.Value!;
+        var grantStatus = CreateAccess.Granted(tree, access, options, vr.Value!, out access);
+        if (grantStatus != NtStatus.Success)
+        {
+            await ops.CloseAsync(file).ConfigureAwait(false);
+            return grantStatus;
+        }
 
         var info0 = await ops.FstatAsync(file, ct).ConfigureAwait(false);
         if (!info0.IsSuccess)
@@ -135,6 +143,7 @@ internal static class CreateHandler
         var open = new SmbOpen(c.NextVolatileId(), openId, tree, file, key, access)
         {
             DeleteOnClose = (options & CreateOptions.DeleteOnClose) != 0,
+            MaximalAccess = CreateAccess.Maximal(tree, vr.Value!),
             Mode = (uint)(options & (CreateOptions.WriteThrough | CreateOptions.SequentialOnly | CreateOptions.NoIntermediateBuffering
                 | CreateOptions.SynchronousIoAlert | CreateOptions.SynchronousIoNonAlert | CreateOptions.DeleteOnClose)),
         };
@@ -244,7 +253,7 @@ internal static class CreateHandler
         }
         if (wantMxAc)
         {
-            var max = (AccessMask)r.Tree!.MaximalAccess;
+            var max = open.MaximalAccess;
             if ((info.Attributes & NtFileAttributes.ReadOnly) != 0 && !info.IsDirectory)
                 max &= ~(AccessMask.FileWriteData | AccessMask.FileAppendData | AccessMask.FileWriteEa | AccessMask.Delete);
             Begin("MxAc", 8, () => { o.U32(0); o.U32((uint)max); });

@@ -98,7 +98,10 @@ internal static class SessionSetupHandler
             return ValueTask.FromResult(NtStatus.AccessDenied);
         }
 
-        session.User = new VfsUser(result.UserName, result.DomainName, result.IsGuest, result.IsAnonymous);
+        session.User = new VfsUser(result.UserName, result.DomainName, result.IsGuest, result.IsAnonymous)
+        {
+            Token = c.Server.Settings.Identities.TokenFor(result.UserName, result.IsGuest, result.IsAnonymous),
+        };
         session.IsGuest = result.IsGuest;
         session.IsAnonymous = result.IsAnonymous;
         if (!reauth)
