@@ -756,16 +756,15 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
     // ------------------------------------------------------------ security
 
     [Fact]
-    public async Task Security_Default_HonoursSecurityInformationBits()
+    public async Task Security_FileWithoutStoredDescriptor_GetsTheDefault_AndHonoursSecurityInformationBits()
     {
-        await Tree.CreateFileAsync("sd.txt");
+        await File.WriteAllTextAsync(Share.InRoot("sd.txt"), "made outside SMB");
         var f = await OpenOk("sd.txt");
         var all = (await Ops.GetSecurityAsync(f, 0x7, Ct)).Value!;
         Assert.True(SecurityDescriptor.TryParse(all, out var sd));
-        Assert.NotNull(sd.Owner);
-        Assert.NotNull(sd.Group);
-        Assert.NotNull(sd.Dacl);
         Assert.Equal(WellKnownSids.BuiltinAdministrators, sd.Owner);
+        Assert.NotNull(sd.Group);
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileAllAccess, WellKnownSids.Everyone)]), sd.Dacl);
 
         var ownerOnly = (await Ops.GetSecurityAsync(f, 0x1, Ct)).Value!;
         Assert.True(SecurityDescriptor.TryParse(ownerOnly, out var o));
@@ -773,6 +772,24 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
         Assert.Null(o.Group);
         Assert.Null(o.Dacl);
         Assert.False(o.DaclPresent);
+    }
+
+    [Fact]
+    public async Task Security_NewFile_IsOwnedByItsCreator_AndInheritsFromTheParent()
+    {
+        await Tree.CreateDirectoryAsync("inh");
+        await Tree.CreateFileAsync("inh\\f.txt");
+        var token = Tree.User.Token;
+        var d = await OpenOk("inh", options: CreateOptions.DirectoryFile, access: AccessMask.ReadControl);
+        Assert.True(SecurityDescriptor.TryParse((await Ops.GetSecurityAsync(d, 0x7, Ct)).Value!, out var dsd));
+        Assert.Equal(token.User, dsd.Owner);
+        Assert.Equal(token.PrimaryGroup, dsd.Group);
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.ObjectInherit | AceFlags.ContainerInherit | AceFlags.Inherited,
+            AccessMask.FileAllAccess, WellKnownSids.Everyone)]), dsd.Dacl);
+        var f = await OpenOk("inh\\f.txt", access: AccessMask.ReadControl);
+        Assert.True(SecurityDescriptor.TryParse((await Ops.GetSecurityAsync(f, 0x7, Ct)).Value!, out var fsd));
+        Assert.Equal(token.User, fsd.Owner);
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.Inherited, AccessMask.FileAllAccess, WellKnownSids.Everyone)]), fsd.Dacl);
     }
 
     [Fact]
@@ -790,7 +807,7 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
         Assert.True(SecurityDescriptor.TryParse(back, out var sd));
         Assert.Equal(update.Dacl, sd.Dacl);
         Assert.True(sd.Control.HasFlag(SecurityDescriptorControl.DaclProtected));
-        Assert.Equal(WellKnownSids.BuiltinAdministrators, sd.Owner); // untouched part kept
+        Assert.Equal(Tree.User.Token.User, sd.Owner); // untouched part kept
         Assert.Equal(NtStatus.InvalidSecurityDescr, await Ops.SetSecurityAsync(f, 0x4, new byte[] { 1, 2, 3 }, Ct));
     }
 
