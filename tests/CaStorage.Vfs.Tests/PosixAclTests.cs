@@ -182,4 +182,16 @@ public sealed class PosixAclTests : IAsyncLifetime
         Assert.Equal(WellKnownSids.AuthenticatedUsers, sd.Owner);
         await _alice.Ops.CloseAsync(f);
     }
+
+    [Fact]
+    public async Task MalformedStoredDescriptor_FailsClosed_ExceptForAdministrators()
+    {
+        await _alice.CreateFileAsync("corrupt.txt");
+        using (var h = File.OpenHandle(_share.InRoot("corrupt.txt"), FileMode.Open, FileAccess.Read))
+            Assert.Equal(0, Posix.LibC.FSetXattr((int)h.DangerousGetHandle(), "user.castorage.ntacl", new byte[] { 1, 0, 4, 0x80, 0xFF, 0xFF, 0, 0 }));
+        Assert.Equal(NtStatus.AccessDenied, (await OpenAsync(_alice, "corrupt.txt", AccessMask.FileReadData)).Status);
+        var admins = new NtIdentityMap(Identities.DomainSid, administrators: ["root"]);
+        await using var root = await TempShare.ConnectAsync(_alice.Stack, new VfsUser("root", "D") { Token = admins.TokenFor("root") });
+        Assert.Equal(NtStatus.Success, (await OpenAsync(root, "corrupt.txt", AccessMask.FileReadData | AccessMask.WriteDac)).Status);
+    }
 }

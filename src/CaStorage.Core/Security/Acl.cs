@@ -25,6 +25,9 @@ public sealed record Acl
 
     public int Length => 8 + Aces.Sum(a => a.Length);
 
+    /// <summary>The ACL and each ACE fit their 16-bit size fields (inheritance can grow an ACE or an ACL).</summary>
+    public bool IsWithinLimits => Length <= ushort.MaxValue && Aces.All(a => a.Length <= ushort.MaxValue);
+
     /// <summary>This ACL with GENERIC_* bits of the ACEs that apply to the object mapped to file rights; inherit-only ACEs keep theirs.</summary>
     public Acl MapGenericRights() =>
         this with { Aces = [.. Aces.Select(a => a.IsInheritOnly || a.Sid is null ? a : a with { Mask = a.Mask.MapGeneric() })] };

@@ -34,6 +34,9 @@ public sealed record SecurityDescriptor
     /// <summary>No DACL restricts access: SE_DACL_PRESENT with no ACL, or no DACL at all.</summary>
     public bool IsNullDacl => !DaclPresent || Dacl is null;
 
+    /// <summary>Both ACLs fit the self-relative form's 16-bit size fields.</summary>
+    public bool IsWithinLimits => (Dacl?.IsWithinLimits ?? true) && (Sacl?.IsWithinLimits ?? true);
+
     /// <summary>
     /// Parses a self-relative descriptor (MS-DTYP 2.4.6). False when the revision is not 1, SE_SELF_RELATIVE is
     /// clear, or an offset, SID or ACL is out of bounds or malformed.

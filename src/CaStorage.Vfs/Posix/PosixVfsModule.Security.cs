@@ -38,15 +38,30 @@ public sealed partial class PosixVfsModule
         ]),
     };
 
-    /// <summary>The stored descriptor of an open object (fd that permits fgetxattr), or the default.</summary>
-    private static SecurityDescriptor ReadDescriptor(int fd, bool isDirectory)
+    /// <summary>
+    /// What a malformed stored descriptor is read as: closed to everyone but BUILTIN\Administrators, who may set a
+    /// new one (failing open would hand a protected file to everyone).
+    /// </summary>
+    internal static SecurityDescriptor CorruptDescriptor() => new()
+    {
+        Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent,
+        Owner = WellKnownSids.BuiltinAdministrators,
+        Group = WellKnownSids.BuiltinAdministrators,
+        Dacl = new Acl([new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileAllAccess, WellKnownSids.BuiltinAdministrators)]),
+    };
+
+    /// <summary>The stored descriptor of an open object (fd that permits fgetxattr), or the default when none is stored.</summary>
+    private SecurityDescriptor ReadDescriptor(int fd, bool isDirectory)
     {
         var stored = LibC.FGetXattr(fd, NtAclXattr, out _);
-        return stored is not null && SecurityDescriptor.TryParse(stored, out var sd) ? sd : DefaultDescriptor(isDirectory);
+        if (stored is null) return DefaultDescriptor(isDirectory);
+        if (SecurityDescriptor.TryParse(stored, out var sd)) return sd;
+        VfsLog.DescriptorCorrupt(_logger, _shareName, FdPath(fd));
+        return CorruptDescriptor();
     }
 
     /// <summary>The descriptor of a directory held by an O_PATH fd (xattrs need a real fd: reopen "." from it).</summary>
-    private static SecurityDescriptor ReadDirectoryDescriptor(int pathFd)
+    private SecurityDescriptor ReadDirectoryDescriptor(int pathFd)
     {
         var fd = LibC.OpenAt(pathFd, ".", LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC | LibC.O_NONBLOCK, 0);
         if (fd < 0) return DefaultDescriptor(isDirectory: true);
@@ -134,24 +149,31 @@ public sealed partial class PosixVfsModule
 
     /// <summary>
     /// MS-FSA 2.1.5.1.2.2: may the token create <paramref name="isDirectory"/> in the directory held by
-    /// <paramref name="parentPathFd"/>? Also validates the creator's owner. Returns the parent's descriptor.
+    /// <paramref name="parentPathFd"/>? Also validates the creator's owner, and computes the new object's descriptor
+    /// (before anything is created, so a refusal leaves nothing behind).
     /// </summary>
-    private static NtStatus AuthorizeCreate(VfsTreeContext tree, int parentPathFd, bool isDirectory, VfsOpenRequest request, out SecurityDescriptor parent)
+    private NtStatus AuthorizeCreate(VfsTreeContext tree, int parentPathFd, bool isDirectory, VfsOpenRequest request, out NewObjectSecurity security)
     {
+        security = default;
         var token = tree.User.Token;
-        parent = ReadDirectoryDescriptor(parentPathFd);
+        var parent = ReadDirectoryDescriptor(parentPathFd);
         var need = isDirectory ? AccessMask.FileAppendData /* FILE_ADD_SUBDIRECTORY */ : AccessMask.FileWriteData /* FILE_ADD_FILE */;
         if (!AccessCheck.IsGranted(parent, token, need)) return NtStatus.AccessDenied;
         if (request.CreatorDescriptor?.Owner is { } owner && !token.CanAssignOwner(owner)) return NtStatus.InvalidOwner;
+        var child = SecurityInheritance.CreateChild(parent, request.CreatorDescriptor, isDirectory, token);
+        if (!child.IsWithinLimits) return NtStatus.InvalidAcl;
+        security = new NewObjectSecurity(parent, child);
         return NtStatus.Success;
     }
 
+    /// <summary>The parent's descriptor and the one computed for the object being created.</summary>
+    private readonly record struct NewObjectSecurity(SecurityDescriptor Parent, SecurityDescriptor Child);
+
     /// <summary>Stores the descriptor of a just-created object and computes the access of its creator.</summary>
-    private void StoreNewDescriptor(VfsTreeContext tree, Resolution r, int fd, bool isDirectory, SecurityDescriptor parent, VfsOpenRequest request,
+    private void StoreNewDescriptor(VfsTreeContext tree, Resolution r, int fd, bool isDirectory, NewObjectSecurity security, VfsOpenRequest request,
         out AccessMask granted, out AccessMask maximal)
     {
-        var token = tree.User.Token;
-        var sd = SecurityInheritance.CreateChild(parent, request.CreatorDescriptor, isDirectory, token);
+        var sd = security.Child;
         var err = LibC.FSetXattr(fd, NtAclXattr, sd.ToSelfRelative());
         if (err != 0)
         {
@@ -162,7 +184,7 @@ public sealed partial class PosixVfsModule
         granted = (desired & AccessMask.MaximumAllowed) != 0
             ? (desired & ~AccessMask.MaximumAllowed) | AccessMask.FileAllAccess
             : desired;
-        maximal = MaximalAccess(sd, () => parent, token);
+        maximal = MaximalAccess(sd, () => security.Parent, tree.User.Token);
     }
 
     public override ValueTask<VfsResult<byte[]>> GetSecurityAsync(VfsFile file, uint securityInformation, CancellationToken ct) =>

@@ -184,14 +184,14 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         if (status != NtStatus.Success) return status;
         int fd;
         NtFileAttributes attributes;
-        SecurityDescriptor parentSd;
+        NewObjectSecurity security;
         try
         {
             if (wantDir)
             {
                 if (request.Disposition is not (CreateDisposition.Create or CreateDisposition.OpenIf)) return NtStatus.InvalidParameter;
                 if ((requested & NtFileAttributes.Temporary) != 0) return NtStatus.InvalidParameter;
-                status = AuthorizeCreate(tree, pfd, isDirectory: true, request, out parentSd);
+                status = AuthorizeCreate(tree, pfd, isDirectory: true, request, out security);
                 if (status != NtStatus.Success) return status;
                 if (LibC.MkdirAt(pfd, r.EntryName, 0x1FF) != 0) return CreateError(LibC.Errno);
                 fd = LibC.OpenAt(pfd, r.EntryName, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
@@ -201,7 +201,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
             else
             {
                 if ((requested & NtFileAttributes.ReadOnly) != 0 && (request.Options & CreateOptions.DeleteOnClose) != 0) return NtStatus.CannotDelete;
-                status = AuthorizeCreate(tree, pfd, isDirectory: false, request, out parentSd);
+                status = AuthorizeCreate(tree, pfd, isDirectory: false, request, out security);
                 if (status != NtStatus.Success) return status;
                 fd = LibC.OpenAt(pfd, r.EntryName,
                     LibC.O_CREAT | LibC.O_EXCL | LibC.O_RDWR | LibC.O_NOFOLLOW | LibC.O_CLOEXEC | LibC.O_NOCTTY, 0x1B6);
@@ -220,7 +220,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         {
             var err = LibC.FSetXattr(fd, DosAttribXattr.Name, DosAttribXattr.Encode((uint)attributes, _time.GetUtcNow().ToFileTime()));
             if (err != 0) VfsLog.XattrFailed(_logger, DosAttribXattr.Name, _shareName, r.ShareRelative, err);
-            StoreNewDescriptor(tree, r, fd, wantDir, parentSd, request, out var granted, out var maximal);
+            StoreNewDescriptor(tree, r, fd, wantDir, security, request, out var granted, out var maximal);
             var result = Finish(tree, r, handle, wantDir, writable: !wantDir, (request.Options & CreateOptions.WriteThrough) != 0, CreateAction.Created);
             handle = null;
             return WithAccess(result, granted, maximal);

@@ -143,4 +143,13 @@ public sealed class SecurityInheritanceTests
         Assert.True(SecurityDescriptor.TryParse(child.ToSelfRelative(), out var back));
         Assert.Equal(child, back);
     }
+
+    [Fact]
+    public void Inheritance_CanOutgrowTheSixteenBitAclSize_WhichIsReported()
+    {
+        var parent = Parent([.. Enumerable.Repeat(Allow(WellKnownSids.CreatorOwner, AccessMask.GenericAll, OI | CI | IO), 2000)]);
+        Assert.True(parent.IsWithinLimits);
+        Assert.False(SecurityInheritance.CreateChild(parent, null, isContainer: true, Alice).IsWithinLimits);
+        Assert.False(SecurityInheritance.CreateChild(parent, null, isContainer: false, Alice).IsWithinLimits);
+    }
 }
