@@ -36,6 +36,7 @@ public sealed record VfsOpenRequest
     public required string Path { get; init; }
     public required CreateDisposition Disposition { get; init; }
     public CreateOptions Options { get; init; }
+    /// <summary>DesiredAccess; may carry MAXIMUM_ALLOWED, which the opaque module resolves against the descriptor.</summary>
     public AccessMask Access { get; init; }
     /// <summary>Attributes to set when the file is created.</summary>
     public NtFileAttributes Attributes { get; init; }

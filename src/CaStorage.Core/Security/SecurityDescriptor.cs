@@ -161,11 +161,6 @@ public sealed record SecurityDescriptor
         return result with { Control = result.Control | SecurityDescriptorControl.SelfRelative };
     }
 
-    /// <summary>The parts a creator's descriptor supplies (Samba get_sec_info): owner, group, a present DACL, a present SACL.</summary>
-    public SecurityInformation SuppliedParts =>
-        (Owner is not null ? SecurityInformation.Owner : 0) | (Group is not null ? SecurityInformation.Group : 0)
-        | (DaclPresent ? SecurityInformation.Dacl : 0) | (SaclPresent ? SecurityInformation.Sacl : 0);
-
     /// <summary>GENERIC_* bits of the ACEs that apply to the object itself mapped to file rights (inherit-only ACEs keep theirs).</summary>
     public SecurityDescriptor MapGenericRights() => this with { Dacl = Dacl?.MapGenericRights(), Sacl = Sacl?.MapGenericRights() };
 
