@@ -784,12 +784,13 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
         Assert.True(SecurityDescriptor.TryParse((await Ops.GetSecurityAsync(d, 0x7, Ct)).Value!, out var dsd));
         Assert.Equal(token.User, dsd.Owner);
         Assert.Equal(token.PrimaryGroup, dsd.Group);
-        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.ObjectInherit | AceFlags.ContainerInherit | AceFlags.Inherited,
+        // The default root descriptor is not auto-inherited, so inherited ACEs are not marked INHERITED_ACE.
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.ObjectInherit | AceFlags.ContainerInherit,
             AccessMask.FileAllAccess, WellKnownSids.Everyone)]), dsd.Dacl);
         var f = await OpenOk("inh\\f.txt", access: AccessMask.ReadControl);
         Assert.True(SecurityDescriptor.TryParse((await Ops.GetSecurityAsync(f, 0x7, Ct)).Value!, out var fsd));
         Assert.Equal(token.User, fsd.Owner);
-        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.Inherited, AccessMask.FileAllAccess, WellKnownSids.Everyone)]), fsd.Dacl);
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileAllAccess, WellKnownSids.Everyone)]), fsd.Dacl);
     }
 
     [Fact]

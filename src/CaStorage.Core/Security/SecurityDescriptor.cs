@@ -140,25 +140,41 @@ public sealed record SecurityDescriptor
         }
         if ((parts & SecurityInformation.Dacl) != 0)
         {
-            // The *_AUTO_INHERIT_REQ bits are requests, never stored (MS-DTYP 2.4.6).
-            var bits = (update.Control & SecurityDescriptorControl.DaclBits & ~SecurityDescriptorControl.DaclAutoInheritRequired)
-                | SecurityDescriptorControl.DaclPresent;
             result = result with
             {
                 Dacl = update.DaclPresent ? update.Dacl : null,
-                Control = (result.Control & ~SecurityDescriptorControl.DaclBits) | bits,
+                Control = (result.Control & ~SecurityDescriptorControl.DaclBits) | SecurityDescriptorControl.DaclPresent | update.StoredDaclBits,
             };
         }
         if ((parts & SecurityInformation.Sacl) != 0)
         {
-            var bits = update.Control & SecurityDescriptorControl.SaclBits & ~SecurityDescriptorControl.SaclAutoInheritRequired;
             result = result with
             {
                 Sacl = update.SaclPresent ? update.Sacl : null,
-                Control = (result.Control & ~SecurityDescriptorControl.SaclBits) | bits,
+                Control = (result.Control & ~SecurityDescriptorControl.SaclBits) | update.StoredSaclBits,
             };
         }
         return result with { Control = result.Control | SecurityDescriptorControl.SelfRelative };
+    }
+
+    /// <summary>
+    /// The DACL control bits a set (or a creator's descriptor) leaves stored: SE_DACL_PROTECTED as given;
+    /// SE_DACL_AUTO_INHERITED only together with the SE_DACL_AUTO_INHERIT_REQ request, which is itself never stored
+    /// (MS-DTYP 2.4.6; what Windows and Samba return, smb2.acls.INHERITFLAGS).
+    /// </summary>
+    public SecurityDescriptorControl StoredDaclBits => StoredBits(SecurityDescriptorControl.DaclPresent, SecurityDescriptorControl.DaclProtected,
+        SecurityDescriptorControl.DaclAutoInherited, SecurityDescriptorControl.DaclAutoInheritRequired);
+
+    /// <summary>The SACL control bits a set leaves stored (as <see cref="StoredDaclBits"/>).</summary>
+    public SecurityDescriptorControl StoredSaclBits => StoredBits(SecurityDescriptorControl.SaclPresent, SecurityDescriptorControl.SaclProtected,
+        SecurityDescriptorControl.SaclAutoInherited, SecurityDescriptorControl.SaclAutoInheritRequired);
+
+    private SecurityDescriptorControl StoredBits(SecurityDescriptorControl present, SecurityDescriptorControl isProtected,
+        SecurityDescriptorControl autoInherited, SecurityDescriptorControl request)
+    {
+        var bits = Control & (present | isProtected);
+        if ((Control & (autoInherited | request)) == (autoInherited | request)) bits |= autoInherited;
+        return bits;
     }
 
     /// <summary>GENERIC_* bits of the ACEs that apply to the object itself mapped to file rights (inherit-only ACEs keep theirs).</summary>

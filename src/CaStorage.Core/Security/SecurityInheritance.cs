@@ -14,7 +14,8 @@ namespace CaStorage.Core.Security;
 /// <item>Inheritance: a file takes OI ACEs; a directory takes CI ACEs (still inheritable unless NP) and OI-only ACEs as
 /// inherit-only. CREATOR OWNER/CREATOR GROUP are replaced by the new owner/group in the effective copy; where such an
 /// ACE (or one with GENERIC_* bits) stays inheritable, a directory gets two ACEs: the effective one and the
-/// inheritable original marked inherit-only. Inherited ACEs carry INHERITED_ACE.</item>
+/// inheritable original marked inherit-only. Inherited ACEs carry INHERITED_ACE, and the child SE_DACL_AUTO_INHERITED,
+/// when the parent's DACL is auto-inherited (Windows and Samba behaviour, smb2.acls.INHERITANCE / INHERITFLAGS).</item>
 /// <item>SACL: the creator's if supplied, else the parent's inheritable audit ACEs, if any.</item>
 /// </list>
 /// </remarks>
@@ -31,15 +32,16 @@ public static class SecurityInheritance
         if (creator is { DaclPresent: true })
         {
             dacl = creator.Dacl?.MapGenericRights();
-            control |= creator.Control & (SecurityDescriptorControl.DaclProtected | SecurityDescriptorControl.DaclAutoInherited);
+            control |= creator.StoredDaclBits;
         }
         else
         {
-            var inherited = parent is { DaclPresent: true, Dacl: not null } ? Inherit(parent.Dacl, isContainer, owner, group) : null;
+            var autoInherit = parent is not null && parent.Control.HasFlag(SecurityDescriptorControl.DaclAutoInherited);
+            var inherited = parent is { DaclPresent: true, Dacl: not null } ? Inherit(parent.Dacl, isContainer, owner, group, autoInherit) : null;
             if (inherited is not null)
             {
                 dacl = inherited;
-                if (parent!.Control.HasFlag(SecurityDescriptorControl.DaclAutoInherited)) control |= SecurityDescriptorControl.DaclAutoInherited;
+                if (autoInherit) control |= SecurityDescriptorControl.DaclAutoInherited;
             }
             else
             {
@@ -51,12 +53,16 @@ public static class SecurityInheritance
         if (creator is { SaclPresent: true })
         {
             sacl = creator.Sacl?.MapGenericRights();
-            control |= SecurityDescriptorControl.SaclPresent | (creator.Control & SecurityDescriptorControl.SaclProtected);
+            control |= creator.StoredSaclBits;
         }
-        else if (parent is { SaclPresent: true, Sacl: not null } && Inherit(parent.Sacl, isContainer, owner, group) is { } s)
+        else if (parent is { SaclPresent: true, Sacl: not null })
         {
-            sacl = s;
-            control |= SecurityDescriptorControl.SaclPresent;
+            var autoInherit = parent.Control.HasFlag(SecurityDescriptorControl.SaclAutoInherited);
+            if (Inherit(parent.Sacl, isContainer, owner, group, autoInherit) is { } s)
+            {
+                sacl = s;
+                control |= SecurityDescriptorControl.SaclPresent | (autoInherit ? SecurityDescriptorControl.SaclAutoInherited : 0);
+            }
         }
 
         return new SecurityDescriptor { Control = control, Owner = owner, Group = group, Dacl = dacl, Sacl = sacl };
@@ -69,9 +75,13 @@ public static class SecurityInheritance
         new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileAllAccess, WellKnownSids.LocalSystem),
     ]);
 
-    /// <summary>The ACEs a child inherits from <paramref name="parentAcl"/>; null when none is inheritable to it.</summary>
-    public static Acl? Inherit(Acl parentAcl, bool isContainer, Sid owner, Sid group)
+    /// <summary>
+    /// The ACEs a child inherits from <paramref name="parentAcl"/>; null when none is inheritable to it. They are
+    /// marked INHERITED_ACE only under automatic inheritance (the parent's ACL is SE_*_AUTO_INHERITED), as on Windows.
+    /// </summary>
+    public static Acl? Inherit(Acl parentAcl, bool isContainer, Sid owner, Sid group, bool autoInherit = true)
     {
+        var id = autoInherit ? AceFlags.Inherited : AceFlags.None;
         var result = new List<Ace>();
         foreach (var ace in parentAcl.Aces)
         {
@@ -83,14 +93,14 @@ public static class SecurityInheritance
             var audit = f & (AceFlags.SuccessfulAccess | AceFlags.FailedAccess);
             if (!isContainer)
             {
-                if (oi) result.Add(Effective(ace, owner, group, audit));
+                if (oi) result.Add(Effective(ace, owner, group, audit | id));
                 continue;
             }
             if (ci)
             {
                 if (np)
                 {
-                    result.Add(Effective(ace, owner, group, audit));
+                    result.Add(Effective(ace, owner, group, audit | id));
                     continue;
                 }
                 var keep = f & (AceFlags.ObjectInherit | AceFlags.ContainerInherit);
@@ -98,26 +108,26 @@ public static class SecurityInheritance
                 if (isCreator || ace.Mask != ace.Mask.MapGeneric())
                 {
                     // MS-DTYP 2.5.3.4.5: the effective ACE for this directory, plus the original kept for its children.
-                    result.Add(Effective(ace, owner, group, audit));
-                    result.Add(ace with { Flags = keep | AceFlags.InheritOnly | AceFlags.Inherited | audit });
+                    result.Add(Effective(ace, owner, group, audit | id));
+                    result.Add(ace with { Flags = keep | AceFlags.InheritOnly | id | audit });
                 }
                 else
                 {
-                    result.Add(ace with { Flags = keep | AceFlags.Inherited | audit });
+                    result.Add(ace with { Flags = keep | id | audit });
                 }
             }
             else if (oi && !np)
             {
                 // Not for this directory, only passed on to its files.
-                result.Add(ace with { Flags = AceFlags.ObjectInherit | AceFlags.InheritOnly | AceFlags.Inherited | audit });
+                result.Add(ace with { Flags = AceFlags.ObjectInherit | AceFlags.InheritOnly | id | audit });
             }
         }
         return result.Count == 0 ? null : new Acl(result, parentAcl.Revision);
     }
 
-    private static Ace Effective(Ace ace, Sid owner, Sid group, AceFlags audit)
+    private static Ace Effective(Ace ace, Sid owner, Sid group, AceFlags flags)
     {
         var sid = ace.Sid == WellKnownSids.CreatorOwner ? owner : ace.Sid == WellKnownSids.CreatorGroup ? group : ace.Sid!;
-        return ace with { Sid = sid, Mask = ace.Mask.MapGeneric(), Flags = AceFlags.Inherited | audit };
+        return ace with { Sid = sid, Mask = ace.Mask.MapGeneric(), Flags = flags };
     }
 }

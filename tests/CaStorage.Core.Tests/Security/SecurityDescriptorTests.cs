@@ -174,4 +174,18 @@ public sealed class SecurityDescriptorTests
         Assert.Equal(AccessMask.GenericAll, mapped.Dacl.Aces[4].Mask);
         Assert.Equal(AccessMask.FileGenericRead, mapped.Sacl!.Aces[0].Mask);
     }
+
+    [Theory]
+    [InlineData(SecurityDescriptorControl.None, SecurityDescriptorControl.None)]
+    [InlineData(SecurityDescriptorControl.DaclAutoInherited, SecurityDescriptorControl.None)]
+    [InlineData(SecurityDescriptorControl.DaclAutoInheritRequired, SecurityDescriptorControl.None)]
+    [InlineData(SecurityDescriptorControl.DaclAutoInherited | SecurityDescriptorControl.DaclAutoInheritRequired, SecurityDescriptorControl.DaclAutoInherited)]
+    [InlineData(SecurityDescriptorControl.DaclProtected | SecurityDescriptorControl.DaclAutoInherited, SecurityDescriptorControl.DaclProtected)]
+    public void SetDacl_KeepsAutoInheritedOnlyWithTheRequest(SecurityDescriptorControl sent, SecurityDescriptorControl stored)
+    {
+        var current = new SecurityDescriptor { Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | SecurityDescriptorControl.DaclProtected };
+        var update = new SecurityDescriptor { Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | sent, Dacl = new Acl([]) };
+        var merged = current.Merge(update, SecurityInformation.Dacl);
+        Assert.Equal(SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | stored, merged.Control);
+    }
 }

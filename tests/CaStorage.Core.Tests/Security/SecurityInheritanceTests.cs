@@ -13,9 +13,10 @@ public sealed class SecurityInheritanceTests
 
     private static Ace Allow(Sid sid, AccessMask mask, AceFlags flags = AceFlags.None) => new(AceType.AccessAllowed, flags, mask, sid);
 
+    /// <summary>An auto-inherited parent: inherited ACEs are marked INHERITED_ACE.</summary>
     private static SecurityDescriptor Parent(params Ace[] aces) => new()
     {
-        Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent,
+        Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | SecurityDescriptorControl.DaclAutoInherited,
         Owner = WellKnownSids.BuiltinAdministrators,
         Group = WellKnownSids.BuiltinAdministrators,
         Dacl = new Acl(aces),
@@ -126,7 +127,8 @@ public sealed class SecurityInheritanceTests
     {
         var parent = Parent() with
         {
-            Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | SecurityDescriptorControl.SaclPresent,
+            Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | SecurityDescriptorControl.SaclPresent
+                | SecurityDescriptorControl.SaclAutoInherited,
             Sacl = new Acl([new Ace(AceType.SystemAudit, OI | AceFlags.FailedAccess, AccessMask.GenericWrite, WellKnownSids.Everyone)]),
         };
         var child = SecurityInheritance.CreateChild(parent, null, isContainer: false, Alice);
@@ -151,5 +153,26 @@ public sealed class SecurityInheritanceTests
         Assert.True(parent.IsWithinLimits);
         Assert.False(SecurityInheritance.CreateChild(parent, null, isContainer: true, Alice).IsWithinLimits);
         Assert.False(SecurityInheritance.CreateChild(parent, null, isContainer: false, Alice).IsWithinLimits);
+    }
+
+    [Fact]
+    public void WithoutAutoInheritance_InheritedAcesAreNotMarked_AsSmb2AclsInheritanceExpects()
+    {
+        var parent = Parent(Allow(WellKnownSids.CreatorOwner, AccessMask.FileWriteData, CI), Allow(Users, AccessMask.FileGenericRead, OI))
+            with { Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent };
+        var dir = SecurityInheritance.CreateChild(parent, null, isContainer: true, Alice);
+        Assert.Equal(SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent, dir.Control);
+        Assert.Equal(new Acl(
+        [
+            Allow(Alice.User, AccessMask.FileWriteData),
+            Allow(WellKnownSids.CreatorOwner, AccessMask.FileWriteData, CI | IO),
+            Allow(Users, AccessMask.FileGenericRead, OI | IO),
+        ]), dir.Dacl);
+        var file = SecurityInheritance.CreateChild(parent, null, isContainer: false, Alice);
+        Assert.Equal(new Acl([Allow(Users, AccessMask.FileGenericRead)]), file.Dacl);
+
+        var auto = SecurityInheritance.CreateChild(parent with { Control = parent.Control | SecurityDescriptorControl.DaclAutoInherited }, null, false, Alice);
+        Assert.True(auto.Control.HasFlag(SecurityDescriptorControl.DaclAutoInherited));
+        Assert.Equal(new Acl([Allow(Users, AccessMask.FileGenericRead, ID)]), auto.Dacl);
     }
 }
