@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using CaStorage.Core.Security;
 using CaStorage.Server.Configuration;
 using CaStorage.Smb.Security;
 using CaStorage.Smb.Server;
@@ -67,6 +68,7 @@ internal sealed class NodeHost : IAsyncDisposable
                 AllowAnonymous = options.AllowAnonymous,
                 MinDialect = ParseDialect(options.MinDialect),
                 MaxDialect = ParseDialect(options.MaxDialect),
+                Identities = BuildIdentities(options),
             };
             var hashes = options.Users.ToDictionary(u => u.Name, u => ParseHash(u), StringComparer.OrdinalIgnoreCase);
             // Breaks flow from the file actors back to the connections through one notifier (ARCHITECTURE §2).
@@ -154,6 +156,25 @@ internal sealed class NodeHost : IAsyncDisposable
         var guid = Guid.NewGuid();
         File.WriteAllText(file, guid.ToString(), Encoding.ASCII);
         return guid;
+    }
+
+    private static NtIdentityMap BuildIdentities(CaStorageOptions o)
+    {
+        Sid domain;
+        if (string.IsNullOrWhiteSpace(o.DomainSid)) domain = NtIdentityMap.DomainSidFor(o.NetBiosName);
+        else if (!Sid.TryParse(o.DomainSid, out domain!) || domain.Authority != 5 || domain.SubAuthorities.Count != 4 || domain.SubAuthorities[0] != 21)
+            throw new ConfigurationException($"DomainSid '{o.DomainSid}' is not of the form S-1-5-21-a-b-c");
+        try
+        {
+            var rids = o.Users.Where(u => u.Rid is not null).ToDictionary(u => u.Name, u => u.Rid!.Value, StringComparer.OrdinalIgnoreCase);
+            var map = new NtIdentityMap(domain, rids, o.Users.Where(u => u.Administrator).Select(u => u.Name));
+            map.EnsureDistinct(o.Users.Select(u => u.Name));
+            return map;
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ConfigurationException($"users: {ex.Message}");
+        }
     }
 
     private static byte[] ParseHash(UserOptions u)

@@ -27,6 +27,10 @@ internal static partial class VfsLog
         Message = "extended attribute {Attribute} could not be written: share={Share} path={Path} errno={Errno}")]
     public static partial void XattrFailed(ILogger logger, string attribute, string share, string path, int errno);
 
+    [LoggerMessage(EventId = 2104, EventName = "PosixDescriptorCorrupt", Level = LogLevel.Warning,
+        Message = "stored security descriptor is malformed; only Administrators get access until it is set again: share={Share} path={Path}")]
+    public static partial void DescriptorCorrupt(ILogger logger, string share, string? path);
+
     [LoggerMessage(EventId = 2103, EventName = "PosixRootUnavailable", Level = LogLevel.Warning,
         Message = "share root is not an accessible directory: share={Share} root={Root} errno={Errno}")]
     public static partial void RootUnavailable(ILogger logger, string share, string root, int errno);

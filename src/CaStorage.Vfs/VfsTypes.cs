@@ -1,4 +1,5 @@
 using CaStorage.Core;
+using CaStorage.Core.Security;
 
 namespace CaStorage.Vfs;
 
@@ -35,13 +36,29 @@ public sealed record VfsOpenRequest
     public required string Path { get; init; }
     public required CreateDisposition Disposition { get; init; }
     public CreateOptions Options { get; init; }
+    /// <summary>DesiredAccess; may carry MAXIMUM_ALLOWED, which the opaque module resolves against the descriptor.</summary>
     public AccessMask Access { get; init; }
     /// <summary>Attributes to set when the file is created.</summary>
     public NtFileAttributes Attributes { get; init; }
     public long AllocationSize { get; init; }
+    /// <summary>
+    /// The creator's security descriptor (SMB2 SecD create context), already validated; applied only when the file
+    /// is created. Parts it leaves out come from the parent (inheritance) and the caller's token.
+    /// </summary>
+    public SecurityDescriptor? CreatorDescriptor { get; init; }
 }
 
-public sealed record VfsOpenResult(VfsFile File, CreateAction Action);
+/// <summary>
+/// The outcome of an open. The opaque module decides access (MS-FSA 2.1.5.1: the object store checks the
+/// descriptor): <see cref="GrantedAccess"/> is what the handle may do (the request's access generic-mapped, with
+/// MAXIMUM_ALLOWED resolved), <see cref="MaximalAccess"/> everything the caller could have been granted (the
+/// MxAc create context).
+/// </summary>
+public sealed record VfsOpenResult(VfsFile File, CreateAction Action)
+{
+    public AccessMask GrantedAccess { get; init; }
+    public AccessMask MaximalAccess { get; init; } = AccessMask.FileAllAccess;
+}
 
 /// <summary>Fields to change in SET_INFO FileBasicInformation; null leaves the field alone.</summary>
 public sealed record VfsBasicInfo(long? CreationTime, long? LastAccessTime, long? LastWriteTime, long? ChangeTime, NtFileAttributes? Attributes);
@@ -54,4 +71,11 @@ public sealed record VfsStreamInfo(string Name, long Size, long AllocationSize);
 public sealed record VfsEa(string Name, byte[] Value, byte Flags = 0);
 
 /// <summary>The caller of a VFS operation, for audit and access decisions.</summary>
-public sealed record VfsUser(string Name, string Domain, bool IsGuest = false, bool IsAnonymous = false);
+public sealed record VfsUser(string Name, string Domain, bool IsGuest = false, bool IsAnonymous = false)
+{
+    /// <summary>
+    /// The identity access checks are made for. The server sets it from its identity map; by default it is the
+    /// name's identity in <see cref="NtIdentityMap.Default"/>.
+    /// </summary>
+    public SecurityToken Token { get; init; } = NtIdentityMap.Default.TokenFor(Name, IsGuest, IsAnonymous);
+}

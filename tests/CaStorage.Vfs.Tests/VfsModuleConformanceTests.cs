@@ -1,5 +1,6 @@
 using System.Text;
 using CaStorage.Core;
+using CaStorage.Core.Security;
 using CaStorage.Vfs.Posix;
 using CaStorage.Vfs.Tests.Support;
 
@@ -755,23 +756,41 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
     // ------------------------------------------------------------ security
 
     [Fact]
-    public async Task Security_Default_HonoursSecurityInformationBits()
+    public async Task Security_FileWithoutStoredDescriptor_GetsTheDefault_AndHonoursSecurityInformationBits()
     {
-        await Tree.CreateFileAsync("sd.txt");
+        await File.WriteAllTextAsync(Share.InRoot("sd.txt"), "made outside SMB");
         var f = await OpenOk("sd.txt");
         var all = (await Ops.GetSecurityAsync(f, 0x7, Ct)).Value!;
         Assert.True(SecurityDescriptor.TryParse(all, out var sd));
-        Assert.NotNull(sd.Owner);
+        Assert.Equal(WellKnownSids.BuiltinAdministrators, sd.Owner);
         Assert.NotNull(sd.Group);
-        Assert.NotNull(sd.Dacl);
-        Assert.Equal(SecurityDescriptor.BuiltinAdministrators, sd.Owner);
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileAllAccess, WellKnownSids.Everyone)]), sd.Dacl);
 
         var ownerOnly = (await Ops.GetSecurityAsync(f, 0x1, Ct)).Value!;
         Assert.True(SecurityDescriptor.TryParse(ownerOnly, out var o));
         Assert.NotNull(o.Owner);
         Assert.Null(o.Group);
         Assert.Null(o.Dacl);
-        Assert.Equal(0, o.Control & SecurityDescriptor.SeDaclPresent);
+        Assert.False(o.DaclPresent);
+    }
+
+    [Fact]
+    public async Task Security_NewFile_IsOwnedByItsCreator_AndInheritsFromTheParent()
+    {
+        await Tree.CreateDirectoryAsync("inh");
+        await Tree.CreateFileAsync("inh\\f.txt");
+        var token = Tree.User.Token;
+        var d = await OpenOk("inh", options: CreateOptions.DirectoryFile, access: AccessMask.ReadControl);
+        Assert.True(SecurityDescriptor.TryParse((await Ops.GetSecurityAsync(d, 0x7, Ct)).Value!, out var dsd));
+        Assert.Equal(token.User, dsd.Owner);
+        Assert.Equal(token.PrimaryGroup, dsd.Group);
+        // The default root descriptor is not auto-inherited, so inherited ACEs are not marked INHERITED_ACE.
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.ObjectInherit | AceFlags.ContainerInherit,
+            AccessMask.FileAllAccess, WellKnownSids.Everyone)]), dsd.Dacl);
+        var f = await OpenOk("inh\\f.txt", access: AccessMask.ReadControl);
+        Assert.True(SecurityDescriptor.TryParse((await Ops.GetSecurityAsync(f, 0x7, Ct)).Value!, out var fsd));
+        Assert.Equal(token.User, fsd.Owner);
+        Assert.Equal(new Acl([new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileAllAccess, WellKnownSids.Everyone)]), fsd.Dacl);
     }
 
     [Fact]
@@ -779,18 +798,17 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
     {
         await Tree.CreateFileAsync("acl.txt");
         var f = await OpenOk("acl.txt");
-        var users = SecurityDescriptor.Sid(5, 32, 545);
         var update = new SecurityDescriptor
         {
-            Control = SecurityDescriptor.SeSelfRelative | SecurityDescriptor.SeDaclPresent | SecurityDescriptor.SeDaclProtected,
-            Dacl = SecurityDescriptor.Acl((0, 0, 0x120089, users)),
+            Control = SecurityDescriptorControl.SelfRelative | SecurityDescriptorControl.DaclPresent | SecurityDescriptorControl.DaclProtected,
+            Dacl = new Acl([new Ace(AceType.AccessAllowed, AceFlags.None, AccessMask.FileGenericRead, WellKnownSids.BuiltinUsers)]),
         };
-        Assert.Equal(NtStatus.Success, await Ops.SetSecurityAsync(f, 0x4, update.ToSelfRelative(0x4), Ct));
+        Assert.Equal(NtStatus.Success, await Ops.SetSecurityAsync(f, 0x4, update.ToSelfRelative(SecurityInformation.Dacl), Ct));
         var back = (await Ops.GetSecurityAsync(f, 0x5, Ct)).Value!;
         Assert.True(SecurityDescriptor.TryParse(back, out var sd));
         Assert.Equal(update.Dacl, sd.Dacl);
-        Assert.NotEqual(0, sd.Control & SecurityDescriptor.SeDaclProtected);
-        Assert.Equal(SecurityDescriptor.BuiltinAdministrators, sd.Owner); // untouched part kept
+        Assert.True(sd.Control.HasFlag(SecurityDescriptorControl.DaclProtected));
+        Assert.Equal(Tree.User.Token.User, sd.Owner); // untouched part kept
         Assert.Equal(NtStatus.InvalidSecurityDescr, await Ops.SetSecurityAsync(f, 0x4, new byte[] { 1, 2, 3 }, Ct));
     }
 

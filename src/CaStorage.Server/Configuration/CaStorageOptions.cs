@@ -42,6 +42,12 @@ public sealed class CaStorageOptions
     public string? ServerGuid { get; set; }
 
     public string NetBiosName { get; set; } = "CASTORAGE";
+
+    /// <summary>
+    /// SID of the local account domain, "S-1-5-21-a-b-c": users are this SID plus their RID. Default: derived from
+    /// <see cref="NetBiosName"/>, so nodes configured alike agree. Changing it orphans stored security descriptors.
+    /// </summary>
+    public string? DomainSid { get; set; }
     public string Workgroup { get; set; } = "WORKGROUP";
 
     /// <summary>Lowest and highest dialect served ("2.0.2" … "3.1.1").</summary>
@@ -67,6 +73,10 @@ public sealed class UserOptions
 {
     public string Name { get; set; } = "";
     public string NtHash { get; set; } = "";
+    /// <summary>RID of the user's SID (&gt;= 1000); default: a stable hash of the lower-case name.</summary>
+    public uint? Rid { get; set; }
+    /// <summary>Member of BUILTIN\Administrators: may give files to any owner.</summary>
+    public bool Administrator { get; set; }
 }
 
 public sealed class SigningOptions

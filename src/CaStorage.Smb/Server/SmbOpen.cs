@@ -29,6 +29,8 @@ internal sealed class SmbOpen
     public VfsFile File { get; }
     public FileKey Key { get; }
     public AccessMask Access { get; }
+    /// <summary>What the caller could have been granted when it opened the file (MxAc): descriptor and share limits.</summary>
+    public AccessMask MaximalAccess { get; init; }
     public bool IsDirectory => File.IsDirectory;
     public long Position { get; set; }
     public uint Mode { get; set; }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using CaStorage.Core.Security;
 using CaStorage.Smb.Security;
 using CaStorage.State;
 using CaStorage.State.Notify;
@@ -30,6 +31,8 @@ public sealed record SmbServerSettings
     public ushort MaxCredits { get; init; } = 8192;
     public ushort MinDialect { get; init; } = 0x0202;
     public ushort MaxDialect { get; init; } = 0x0311;
+    /// <summary>Windows identities (SIDs and tokens) of the configured users, guests and anonymous sessions.</summary>
+    public NtIdentityMap Identities { get; init; } = NtIdentityMap.Default;
 }
 
 /// <summary>Everything the connections of one node share: settings, shares, users, the state tier.</summary>

@@ -354,34 +354,6 @@ public sealed partial class PosixVfsModule
             VolumeCreationTime: created)));
     }
 
-    // ---------------------------------------------------------------- security
-
-    public override ValueTask<VfsResult<byte[]>> GetSecurityAsync(VfsFile file, uint securityInformation, CancellationToken ct) =>
-        WithFile<byte[]>(file, ct, ext => ext.WithFd(fd =>
-            VfsResult<byte[]>.Ok(CurrentDescriptor(fd, ext.IsDirectory).ToSelfRelative(securityInformation))));
-
-    public override ValueTask<NtStatus> SetSecurityAsync(VfsFile file, uint securityInformation, ReadOnlyMemory<byte> descriptor, CancellationToken ct) =>
-        WithFile(file, ct, ext =>
-        {
-            const uint parts = SecurityDescriptor.OwnerSecurityInformation | SecurityDescriptor.GroupSecurityInformation
-                | SecurityDescriptor.DaclSecurityInformation | SecurityDescriptor.SaclSecurityInformation;
-            if ((securityInformation & parts) == 0) return NtStatus.Success;
-            if (!SecurityDescriptor.TryParse(descriptor.Span, out var update)) return NtStatus.InvalidSecurityDescr;
-            return ext.WithFd(fd =>
-            {
-                var sd = CurrentDescriptor(fd, ext.IsDirectory);
-                sd.Merge(update, securityInformation & parts);
-                var err = LibC.FSetXattr(fd, NtAclXattr, sd.ToSelfRelative(parts));
-                return err == 0 ? NtStatus.Success : NtStatusMap.FromErrno(err);
-            });
-        });
-
-    private static SecurityDescriptor CurrentDescriptor(int fd, bool isDirectory)
-    {
-        var stored = LibC.FGetXattr(fd, NtAclXattr, out _);
-        return stored is not null && SecurityDescriptor.TryParse(stored, out var sd) ? sd : SecurityDescriptor.CreateDefault(isDirectory);
-    }
-
     // ---------------------------------------------------------------- streams and EAs
 
     public override ValueTask<VfsResult<IReadOnlyList<VfsStreamInfo>>> ListStreamsAsync(VfsFile file, CancellationToken ct) =>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using CaStorage.Core;
+using CaStorage.Core.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
@@ -114,7 +115,13 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
             if (truncating) return wantDir ? NtStatus.InvalidParameter : NtStatus.FileIsADirectory;
             var dirStatus = OpenObject(root, r, LibC.O_RDONLY | LibC.O_DIRECTORY, out var dfd);
             if (dirStatus != NtStatus.Success) return dirStatus;
-            return Finish(tree, r, dfd, isDirectory: true, writable: false, writeThrough: false, CreateAction.Opened);
+            dirStatus = AuthorizeExisting(tree, root, r, dfd, isDirectory: true, request, truncating: false, out var dirGranted, out var dirMaximal);
+            if (dirStatus != NtStatus.Success)
+            {
+                LibC.Close(dfd);
+                return dirStatus;
+            }
+            return WithAccess(Finish(tree, r, dfd, isDirectory: true, writable: false, writeThrough: false, CreateAction.Opened), dirGranted, dirMaximal);
         }
 
         if (wantDir) return NtStatus.NotADirectory;
@@ -133,6 +140,9 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
+            status = AuthorizeExisting(tree, root, r, fd, isDirectory: false, request, truncating, out var granted, out var maximal);
+            if (status != NtStatus.Success) return status;
+            if (maxAllowed) writable &= (granted & (AccessMask.FileWriteData | AccessMask.FileAppendData)) != 0 || truncating;
             var attributes = EffectiveAttributes(fd, r.IsRoot);
             if ((attributes & NtFileAttributes.ReadOnly) != 0)
             {
@@ -159,7 +169,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
             };
             var result = Finish(tree, r, handle, isDirectory: false, writable, (request.Options & CreateOptions.WriteThrough) != 0, action);
             handle = null;
-            return result;
+            return WithAccess(result, granted, maximal);
         }
         finally
         {
@@ -174,12 +184,15 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         if (status != NtStatus.Success) return status;
         int fd;
         NtFileAttributes attributes;
+        NewObjectSecurity security;
         try
         {
             if (wantDir)
             {
                 if (request.Disposition is not (CreateDisposition.Create or CreateDisposition.OpenIf)) return NtStatus.InvalidParameter;
                 if ((requested & NtFileAttributes.Temporary) != 0) return NtStatus.InvalidParameter;
+                status = AuthorizeCreate(tree, pfd, isDirectory: true, request, out security);
+                if (status != NtStatus.Success) return status;
                 if (LibC.MkdirAt(pfd, r.EntryName, 0x1FF) != 0) return CreateError(LibC.Errno);
                 fd = LibC.OpenAt(pfd, r.EntryName, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
                 if (fd < 0) return CreateError(LibC.Errno);
@@ -188,6 +201,8 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
             else
             {
                 if ((requested & NtFileAttributes.ReadOnly) != 0 && (request.Options & CreateOptions.DeleteOnClose) != 0) return NtStatus.CannotDelete;
+                status = AuthorizeCreate(tree, pfd, isDirectory: false, request, out security);
+                if (status != NtStatus.Success) return status;
                 fd = LibC.OpenAt(pfd, r.EntryName,
                     LibC.O_CREAT | LibC.O_EXCL | LibC.O_RDWR | LibC.O_NOFOLLOW | LibC.O_CLOEXEC | LibC.O_NOCTTY, 0x1B6);
                 if (fd < 0) return CreateError(LibC.Errno);
@@ -205,9 +220,10 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         {
             var err = LibC.FSetXattr(fd, DosAttribXattr.Name, DosAttribXattr.Encode((uint)attributes, _time.GetUtcNow().ToFileTime()));
             if (err != 0) VfsLog.XattrFailed(_logger, DosAttribXattr.Name, _shareName, r.ShareRelative, err);
+            StoreNewDescriptor(tree, r, fd, wantDir, security, request, out var granted, out var maximal);
             var result = Finish(tree, r, handle, wantDir, writable: !wantDir, (request.Options & CreateOptions.WriteThrough) != 0, CreateAction.Created);
             handle = null;
-            return result;
+            return WithAccess(result, granted, maximal);
         }
         finally
         {
@@ -283,6 +299,9 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         file.SetExtension(this, new PosixOpenFile(handle, isDirectory, r.IsRoot, writable && !isDirectory, writeThrough, r.RealPath));
         return VfsResult<VfsOpenResult>.Ok(new VfsOpenResult(file, action));
     }
+
+    private static VfsResult<VfsOpenResult> WithAccess(VfsResult<VfsOpenResult> result, AccessMask granted, AccessMask maximal) =>
+        result.IsSuccess ? VfsResult<VfsOpenResult>.Ok(result.Value! with { GrantedAccess = granted, MaximalAccess = maximal }) : result;
 
     public override ValueTask CloseAsync(VfsFile file)
     {

@@ -145,6 +145,37 @@ public sealed class ProtocolTranscriptTests : IDisposable
     }
 
     [Fact]
+    public async Task SetInfo_BasicWithNormalOnly_ClearsReadOnly()
+    {
+        var c = await LoggedOnAsync();
+        var (_, fid) = await c.CreateAsync("ro", disposition: CreateDisposition.Create);
+        async Task<NtStatus> SetAttributes(uint attributes)
+        {
+            var body = new byte[32 + 40];
+            BinaryPrimitives.WriteUInt16LittleEndian(body, 33);
+            body[2] = 1;  // SMB2_0_INFO_FILE
+            body[3] = 4;  // FileBasicInformation
+            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), 40);
+            BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(8), SmbHeader.Size + 32);
+            fid.CopyTo(body, 16);
+            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(32 + 32), attributes);
+            return (await c.RequestAsync(SmbCommand.SetInfo, body)).Status;
+        }
+        async Task<uint> Attributes()
+        {
+            var q = await c.QueryInfoAsync(fid, 1, 4);
+            var off = BinaryPrimitives.ReadUInt16LittleEndian(q.Body[2..]);
+            return BinaryPrimitives.ReadUInt32LittleEndian(q.Message.AsSpan(off + 32));
+        }
+        Assert.Equal(NtStatus.Success, await SetAttributes(0x21)); // READONLY | ARCHIVE
+        Assert.Equal(0x21u, await Attributes());
+        Assert.Equal(NtStatus.Success, await SetAttributes(0));    // 0: unchanged
+        Assert.Equal(0x21u, await Attributes());
+        Assert.Equal(NtStatus.Success, await SetAttributes(0x80)); // NORMAL: clear all (smb2_deltree relies on it)
+        Assert.Equal(0x80u, await Attributes());
+    }
+
+    [Fact]
     public async Task QueryInfo_FileStandard_ReportsSize()
     {
         var c = await LoggedOnAsync();

@@ -12,6 +12,7 @@ namespace CaStorage.Smb.Tests.Server;
 internal sealed class TestServer : IDisposable
 {
     public const string User = "alice", Password = "Secret-1";
+    public const string User2 = "bob", Password2 = "Secret-2";
 
     public TestServer(SmbServerSettings? settings = null)
     {
@@ -21,8 +22,8 @@ internal sealed class TestServer : IDisposable
         var registry = VfsModuleRegistry.CreateDefault(Logs, TimeProvider.System);
         var stack = new VfsStackBuilder(registry).Build("share", Root, ["posix"]);
         Context = new SmbServerContext(settings ?? new SmbServerSettings(), [new SmbShare("share", stack)],
-            new Dictionary<string, byte[]> { [User] = NtHash.FromPassword(Password) }, FileStateServices.CreateLocal(Notifier, TimeProvider.System), Logs,
-            TimeProvider.System, Notifier);
+            new Dictionary<string, byte[]> { [User] = NtHash.FromPassword(Password), [User2] = NtHash.FromPassword(Password2) },
+            FileStateServices.CreateLocal(Notifier, TimeProvider.System), Logs, TimeProvider.System, Notifier);
     }
 
     public SmbClientNotifier Notifier { get; } = new();

@@ -69,14 +69,13 @@ internal static class CreateHandler
 
         var access = (AccessMask)desired;
         if ((access & AccessMask.AccessSystemSecurity) != 0) return NtStatus.PrivilegeNotHeld;
-        if (access.HasFlag(AccessMask.MaximumAllowed)) access = (access & ~AccessMask.MaximumAllowed) | (AccessMask)tree.MaximalAccess;
-        access = access.MapGeneric();
+        access = CreateAccess.Requested(access); // MAXIMUM_ALLOWED is resolved against the file's descriptor by the VFS
         var isDirRequest = (options & CreateOptions.DirectoryFile) != 0;
-        if ((options & CreateOptions.DeleteOnClose) != 0 && (access & AccessMask.Delete) == 0) return NtStatus.InvalidParameter;
+        if ((options & CreateOptions.DeleteOnClose) != 0 && (access & (AccessMask.Delete | AccessMask.MaximumAllowed)) == 0) return NtStatus.InvalidParameter;
         if (isDirRequest && disposition is not (CreateDisposition.Create or CreateDisposition.Open or CreateDisposition.OpenIf))
             return NtStatus.InvalidParameter;
         // The share's own limit: nothing beyond the tree's maximal access.
-        if ((access & ~((AccessMask)tree.MaximalAccess | AccessMask.Synchronize)) != 0) return NtStatus.AccessDenied;
+        if (!CreateAccess.WithinShare(tree, access)) return NtStatus.AccessDenied;
         if (tree.Share.ReadOnly && disposition is not (CreateDisposition.Open or CreateDisposition.OpenIf)) return NtStatus.MediaWriteProtected;
 
         long allocation = 0;
@@ -84,6 +83,8 @@ internal static class CreateHandler
         {
             if (ctx.Name == "AlSi" && ctx.DataLength >= 8) allocation = BinaryPrimitives.ReadInt64LittleEndian(s.Slice(ctx.DataStart, 8));
         }
+        var sdStatus = CreateAccess.CreatorDescriptor(s, contexts, out var creatorDescriptor);
+        if (sdStatus != NtStatus.Success) return sdStatus;
 
         var ops = tree.Vfs.Ops;
         var ct = c.Closed;
@@ -95,9 +96,16 @@ internal static class CreateHandler
             Access = access,
             Attributes = (NtFileAttributes)fileAttributes,
             AllocationSize = allocation,
+            CreatorDescriptor = creatorDescriptor,
         }, ct).ConfigureAwait(false);
         if (!vr.IsSuccess) return vr.Status;
         var (file, action) = vr.Value!;
+        var grantStatus = CreateAccess.Granted(tree, access, options, vr.Value!, out access);
+        if (grantStatus != NtStatus.Success)
+        {
+            await ops.CloseAsync(file).ConfigureAwait(false);
+            return grantStatus;
+        }
 
         var info0 = await ops.FstatAsync(file, ct).ConfigureAwait(false);
         if (!info0.IsSuccess)
@@ -132,7 +140,8 @@ internal static class CreateHandler
             RequestedOplock = requestedOplock,
             Lease = lease,
         }, ct);
-        var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants);
+        var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants,
+            CreateAccess.Maximal(tree, vr.Value!));
         if (pending.IsCompleted)
         {
             var st = await finish.RunAsync(await pending.ConfigureAwait(false), r.Out, r.ResponseStart).ConfigureAwait(false);
@@ -148,7 +157,7 @@ internal static class CreateHandler
 
     /// <summary>The part of CREATE after the state tier decided: register the open, truncate, answer.</summary>
     private sealed record Finish(SmbConnection C, SmbTreeConnect Tree, VfsFile File, FileKey Key, OpenId OpenId, AccessMask Access,
-        CreateOptions Options, uint FileAttributes, CreateAction Action, bool Truncates, VfsFileInfo Info, Wants Wants)
+        CreateOptions Options, uint FileAttributes, CreateAction Action, bool Truncates, VfsFileInfo Info, Wants Wants, AccessMask MaximalAccess)
     {
         public SmbOpen? Open { get; private set; }
 
@@ -164,6 +173,7 @@ internal static class CreateHandler
             var open = new SmbOpen(C.NextVolatileId(), OpenId, Tree, File, Key, Access)
             {
                 DeleteOnClose = (Options & CreateOptions.DeleteOnClose) != 0,
+                MaximalAccess = MaximalAccess,
                 Mode = (uint)(Options & (CreateOptions.WriteThrough | CreateOptions.SequentialOnly | CreateOptions.NoIntermediateBuffering
                     | CreateOptions.SynchronousIoAlert | CreateOptions.SynchronousIoNonAlert | CreateOptions.DeleteOnClose)),
                 OplockLevel = decision.Oplock,
@@ -298,7 +308,7 @@ internal static class CreateHandler
         }
         if (wantMxAc)
         {
-            var max = (AccessMask)open.Tree.MaximalAccess;
+            var max = open.MaximalAccess;
             if ((info.Attributes & NtFileAttributes.ReadOnly) != 0 && !info.IsDirectory)
                 max &= ~(AccessMask.FileWriteData | AccessMask.FileAppendData | AccessMask.FileWriteEa | AccessMask.Delete);
             Begin("MxAc", 8, () => { o.U32(0); o.U32((uint)max); });

@@ -112,7 +112,10 @@ internal static partial class SessionSetupHandler
             return (NtStatus.AccessDenied, 0, null);
         }
 
-        session.User = new VfsUser(result.UserName, result.DomainName, result.IsGuest, result.IsAnonymous);
+        session.User = new VfsUser(result.UserName, result.DomainName, result.IsGuest, result.IsAnonymous)
+        {
+            Token = c.Server.Settings.Identities.TokenFor(result.UserName, result.IsGuest, result.IsAnonymous),
+        };
         session.IsGuest = result.IsGuest;
         session.IsAnonymous = result.IsAnonymous;
         if (!reauth)

@@ -79,6 +79,8 @@ internal static class SetInfoHandler
                         if (!open.IsDirectory && (na & NtFileAttributes.Directory) != 0) return NtStatus.InvalidParameter;
                         if (open.IsDirectory && (na & NtFileAttributes.Temporary) != 0) return NtStatus.InvalidParameter;
                         a = na & ~NtFileAttributes.Normal;
+                        // FILE_ATTRIBUTE_NORMAL alone clears every attribute (MS-FSCC 2.6): the VFS's Normal, not "unchanged".
+                        if (a == NtFileAttributes.None) a = NtFileAttributes.Normal;
                         if (open.IsDirectory) a |= NtFileAttributes.Directory;
                     }
                     return await ops.SetBasicInfoAsync(open.File, new VfsBasicInfo(T(creation), T(access), T(write), T(change), a), ct).ConfigureAwait(false);
