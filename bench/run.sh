@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--only PARTS] [--servers castorage,samba]
 #                [--size-mib 1024] [--files 2000] [--sessions 1000] [--repeat 3]
-#                [--data-dir DIR]
+#                [--lock-depths 1,8] [--clients 8] [--seconds 3] [--data-dir DIR]
 #
 # PARTS (comma-separated, default all):
 #   throughput  (a) sequential write and read of one file (default 1 GiB):
@@ -17,6 +17,15 @@
 #   sessions    (d) memory per idle authenticated SMB 3.0.2 session:
 #               bench/sessions.py opens --sessions connections+sessions at
 #               once (impacket), server memory before/after, divided
+#   locking     (e) lock+unlock pairs per second on one open from one client
+#               (one SMB 3.0.2 connection), for each of --lock-depths: 1 =
+#               strictly sequential, D = D independent lock/unlock sequences
+#               (each on its own byte) in flight on the connection;
+#               (f) open+close pairs per second of one file by --clients
+#               concurrent clients (one connection and session each, each
+#               sequential). Client: bench/CaStorage.Bench (C#, built here
+#               with dotnet build -c Release; not part of CaStorage.sln);
+#               --seconds measured after 1 s of warm-up; best of --repeat
 #
 # Both servers keep their files under --data-dir (default: a directory in
 # /dev/shm when that tmpfs takes user and security xattrs, as Samba's
@@ -32,7 +41,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../tests/lib/common.sh
 source "$HERE/../tests/lib/common.sh"
 
-parts="throughput,small,sessions"
+parts="throughput,small,sessions,locking"
 servers="castorage,samba"
 size_mib=1024
 nfiles=2000
@@ -40,6 +49,9 @@ nsessions=1000
 repeat=3
 dialect=SMB3_11
 data_base=""
+lock_depths="1,8"
+nclients=8
+bench_seconds=3
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --only) parts="$2"; shift 2 ;;
@@ -50,13 +62,16 @@ while [[ $# -gt 0 ]]; do
         --repeat) repeat="$2"; shift 2 ;;
         --dialect) dialect="$2"; shift 2 ;;
         --data-dir) data_base="$2"; shift 2 ;;
+        --lock-depths) lock_depths="$2"; shift 2 ;;
+        --clients) nclients="$2"; shift 2 ;;
+        --seconds) bench_seconds="$2"; shift 2 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) die "unknown argument $1" ;;
     esac
 done
 has_part() { [[ ",$parts," == *",$1,"* ]]; }
 for p in ${parts//,/ }; do
-    case "$p" in throughput|small|sessions) ;; *) die "unknown part '$p'" ;; esac
+    case "$p" in throughput|small|sessions|locking) ;; *) die "unknown part '$p'" ;; esac
 done
 for s in ${servers//,/ }; do
     case "$s" in castorage|samba) ;; *) die "unknown server '$s'" ;; esac
@@ -66,6 +81,18 @@ need smbclient timeout sha256sum
 [[ -x "$SYS_PYTHON" ]] || die "missing $SYS_PYTHON"
 if has_part sessions; then
     "$SYS_PYTHON" -c 'import impacket' 2>/dev/null || die "python3-impacket is not installed"
+fi
+bench_dll="$HERE/CaStorage.Bench/bin/Release/net10.0/CaStorage.Bench.dll"
+bench_error=""
+if has_part locking; then
+    need dotnet
+    log "building bench/CaStorage.Bench (Release)"
+    mkdir -p "$REPO_ROOT/artifacts/bench"
+    if ! timeout 900 dotnet build -c Release "$HERE/CaStorage.Bench/CaStorage.Bench.csproj" -nologo -v minimal \
+        >"$REPO_ROOT/artifacts/bench/bench-build.log" 2>&1; then
+        bench_error="bench/CaStorage.Bench did not build (log: artifacts/bench/bench-build.log)"
+        log "$bench_error"
+    fi
 fi
 # 1,000 sessions need more than 1,024 descriptors, in the client and in
 # CaStorage (which inherits this limit).
@@ -245,6 +272,37 @@ run_sessions() {
     sessions_pid=""
 }
 
+# bench_run SERVER METRIC ARGS... : best of --repeat runs of CaStorage.Bench; R[SERVER.METRIC]
+bench_run() {
+    local s="$1" metric="$2" r line v best_v="" o
+    shift 2
+    if [[ -n "$bench_error" ]]; then R[$s.$metric]="n/a"; return; fi
+    for ((r = 1; r <= repeat; r++)); do
+        o="$(timeout -k 5 300 dotnet "$bench_dll" "$@" --host "$srv_host" --port "$srv_port" \
+            --user "$TEST_USER1" --pass "$TEST_PASS1" --seconds "$bench_seconds" --warmup 1 2>&1)" || true
+        printf '%s\n' "$o" >>"$logdir/locking-$s.log"
+        line="$(grep -m1 '^RESULT ' <<<"$o" || true)"
+        if [[ -z "$line" ]]; then
+            R[$s.$metric]="error"
+            log "$s $metric failed: $(grep -m1 -v '^RESULT ' <<<"$o" || echo 'no output')"
+            return
+        fi
+        v="${line##* }"
+        best_v="$(best "$best_v" "$v")"
+        log "  $s run $r: $(grep -v '^RESULT ' <<<"$o" | tail -n 1)"
+    done
+    R[$s.$metric]="$best_v"
+}
+
+run_locking() {
+    local s="$1" d
+    : >"$logdir/locking-$s.log"
+    for d in ${lock_depths//,/ }; do
+        bench_run "$s" "lock_d$d" locks --depth "$d"
+    done
+    bench_run "$s" open_close opens --clients "$nclients"
+}
+
 for s in ${servers//,/ }; do
     log "=== $s"
     if ! start_server "$s"; then
@@ -268,6 +326,7 @@ for s in ${servers//,/ }; do
         fi
     fi
     has_part sessions && run_sessions "$s"
+    has_part locking && run_locking "$s"
     stop_server "$s"
 done
 
@@ -300,10 +359,24 @@ if has_part sessions; then
     row "(d) RSS per idle 3.0.2 session, KiB (lower)" sess_rss
     row "(d) PSS per idle 3.0.2 session, KiB (lower)" sess_pss
 fi
+if has_part locking; then
+    for d in ${lock_depths//,/ }; do
+        if [[ $d == 1 ]]; then
+            row "(e) lock+unlock pairs/s, 1 open, sequential (higher)" "lock_d$d"
+        else
+            row "(e) lock+unlock pairs/s, 1 open, $d in flight (higher)" "lock_d$d"
+        fi
+    done
+    row "(f) open+close/s of 1 file, $nclients clients (higher)" open_close
+fi
 for s in castorage samba; do
     [[ -n "${R[$s.error]:-}" ]] && echo "note: $s: ${R[$s.error]}"
     [[ -n "${R[$s.sess_detail]:-}" ]] && echo "note: $s sessions ($nsessions): ${R[$s.sess_detail]}"
     [[ -n "${R[$s.hwm]:-}" ]] && echo "note: $s VmHWM after (a)+(b): ${R[$s.hwm]} MiB"
 done
+[[ -n "$bench_error" ]] && echo "note: $bench_error"
+if has_part locking; then
+    echo "note: (e)/(f) client bench/CaStorage.Bench, SMB 3.0.2 unsigned, ${bench_seconds}s after 1s warm-up, best of $repeat; client CPU use in $logdir/locking-*.log"
+fi
 echo "note: Samba memory is the sum over smbd's process group (one process per connection); PSS splits shared pages fairly."
 exit 0

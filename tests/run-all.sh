@@ -3,13 +3,15 @@
 #
 #   tests/run-all.sh [--only SUITE[,SUITE...]] [--no-build]
 #
-# SUITE is one of: dotnet, smbtorture, smbclient (default: all, in that
-# order). Steps:
+# SUITE is one of: dotnet, smbtorture, smbclient, impacket (default: all,
+# in that order). Steps:
 #   build       dotnet build -c Release CaStorage.sln
 #   dotnet      dotnet test CaStorage.sln (Release, --no-build), counted from
 #               its .trx files; every test project must report
 #   smbtorture  tests/conformance/run-smbtorture.sh (the smbtorture.pass ratchet)
 #   smbclient   tests/smbclient/smoke.sh (smbclient, 5 dialect configurations)
+#   impacket    tests/impacket/run.sh (two impacket clients: lease break,
+#               byte-range lock conflict and blocking lock)
 # Each suite prints "<suite>: N passed, N failed[, N skipped]" as its last
 # line; a suite that cannot run (missing tool, no server, crash, timeout)
 # counts as a failure, never as a silent skip.
@@ -22,7 +24,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-all_suites=(dotnet smbtorture smbclient)
+all_suites=(dotnet smbtorture smbclient impacket)
 only=""
 build=1
 internal_dotnet=0
@@ -53,6 +55,7 @@ fi
 : "${DOTNET_TEST_TIMEOUT:=1800}"
 : "${SMBTORTURE_TIMEOUT:=2400}"
 : "${SMBCLIENT_TIMEOUT:=900}"
+: "${IMPACKET_TIMEOUT:=600}"
 
 logs="$REPO/artifacts/test-logs"
 if [[ $internal_dotnet == 0 ]]; then
@@ -156,6 +159,7 @@ for suite in "${suites[@]}"; do
         dotnet) run_suite dotnet "$DOTNET_TEST_TIMEOUT" "$REPO/tests/run-all.sh" __dotnet-suite ;;
         smbtorture) run_suite smbtorture "$SMBTORTURE_TIMEOUT" "$REPO/tests/conformance/run-smbtorture.sh" ;;
         smbclient) run_suite smbclient "$SMBCLIENT_TIMEOUT" "$REPO/tests/smbclient/smoke.sh" ;;
+        impacket) run_suite impacket "$IMPACKET_TIMEOUT" "$REPO/tests/impacket/run.sh" ;;
     esac
 done
 
