@@ -25,6 +25,19 @@ public sealed class VfsFile
 
     public bool IsDirectory { get; }
 
+    /// <summary>The named data stream this handle is open on (as stored, case kept), or null for the file itself.</summary>
+    public string? StreamName { get; init; }
+
+    /// <summary>
+    /// The id share modes, oplocks and leases are kept under: <see cref="FileId"/> for the file itself; for a named
+    /// stream, which has its own share-mode state on Windows, FileId mixed with a stable hash of the lower-cased
+    /// stream name (the same on every node).
+    /// </summary>
+    public ulong ShareModeId => StreamName is null ? FileId : StreamShareModeId(FileId, StreamName);
+
+    public static ulong StreamShareModeId(ulong fileId, string streamName) =>
+        fileId ^ CaStorage.Core.StableHash.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(streamName.ToLowerInvariant()));
+
     /// <summary>Stable id within the share (inode): the FileId half of the FileKey.</summary>
     public ulong FileId { get; }
 

@@ -41,6 +41,24 @@ public sealed class ReadOnlyModuleTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("file.txt:s", CreateDisposition.OpenIf)]
+    [InlineData("file.txt:s:$DATA", CreateDisposition.Create)]
+    [InlineData("new.txt:s", CreateDisposition.OpenIf)]
+    [InlineData("dir:s", CreateDisposition.Supersede)]
+    public async Task NamedStream_Create_AccessDenied(string path, CreateDisposition disposition)
+    {
+        Assert.Equal(NtStatus.AccessDenied, (await _tree.OpenAsync(path, disposition, access: AccessMask.FileGenericRead)).Status);
+        Assert.Equal(NtStatus.ObjectNameNotFound, (await _tree.Ops.StatAsync(_tree, path, Ct)).Status);
+    }
+
+    [Fact]
+    public async Task NamedStream_OpenForWriteOrUnlink_AccessDenied()
+    {
+        Assert.Equal(NtStatus.AccessDenied, (await _tree.OpenAsync("file.txt:s", CreateDisposition.Open, access: AccessMask.FileWriteData)).Status);
+        Assert.Equal(NtStatus.MediaWriteProtected, await _tree.Ops.UnlinkAsync(_tree, "file.txt:s", false, Ct));
+    }
+
+    [Theory]
     [InlineData(AccessMask.FileWriteData)]
     [InlineData(AccessMask.FileAppendData)]
     [InlineData(AccessMask.FileWriteAttributes)]

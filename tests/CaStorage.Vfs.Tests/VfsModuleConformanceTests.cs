@@ -728,16 +728,120 @@ public abstract class VfsModuleConformanceTests : IAsyncLifetime
     // ------------------------------------------------------------ streams
 
     [Fact]
-    public async Task DefaultStreamSyntax_OpensTheFile_NamedStream_NotFound()
+    public async Task DefaultStreamSyntax_OpensTheFile_NamedStream_NotFoundUntilCreated()
     {
         await Tree.CreateFileAsync("s.txt", "abc");
         var f = await OpenOk("s.txt::$DATA");
         Assert.Equal("s.txt", f.Path);
+        Assert.Null(f.StreamName);
         Assert.Equal("abc", await Tree.ReadAllTextAsync(f));
         Assert.Equal(NtStatus.Success, (await Open("S.TXT::$data", CreateDisposition.Open)).Status);
         Assert.Equal(NtStatus.ObjectNameNotFound, (await Open("s.txt:named", CreateDisposition.Open)).Status);
-        Assert.Equal(NtStatus.ObjectNameNotFound, (await Open("s.txt:named:$DATA", CreateDisposition.OpenIf)).Status);
+        Assert.Equal(NtStatus.ObjectNameNotFound, (await Open("s.txt:named:$DATA", CreateDisposition.Overwrite)).Status);
+        Assert.Equal(NtStatus.ObjectNameInvalid, (await Open("s.txt:named:$FOO", CreateDisposition.OpenIf)).Status);
+        Assert.Equal(NtStatus.ObjectNameNotFound, (await Ops.StatAsync(Tree, "s.txt:named", Ct)).Status);
         Assert.Single(Directory.GetFiles(Share.Root));
+    }
+
+    [Fact]
+    public async Task NamedStream_CreateWriteRead_IsSeparateFromTheFile_AndStoredAsSambaXattr()
+    {
+        await Tree.CreateFileAsync("ns.txt", "base");
+        var r = await Open("ns.txt:Alpha:$DATA", CreateDisposition.Create);
+        Assert.True(r.IsSuccess, r.Status.ToWireName());
+        Assert.Equal(CreateAction.Created, r.Value!.Action);
+        var s = r.Value.File;
+        Assert.Equal("Alpha", s.StreamName);
+        Assert.Equal("ns.txt:Alpha", s.Path);
+        Assert.Equal(5, (await Ops.WriteAsync(s, 0, Encoding.UTF8.GetBytes("hello"), false, Ct)).Value);
+        Assert.Equal(3, (await Ops.WriteAsync(s, 7, Encoding.UTF8.GetBytes("xyz"), false, Ct)).Value);
+        Assert.Equal("hello\0\0xyz", await Tree.ReadAllTextAsync(s));
+        var info = (await Ops.FstatAsync(s, Ct)).Value!;
+        Assert.Equal(10, info.EndOfFile);
+        Assert.False(info.IsDirectory);
+        Assert.Equal(10, (await Ops.StatAsync(Tree, "NS.TXT:alpha", Ct)).Value!.EndOfFile);
+        Assert.Equal("base", File.ReadAllText(Path.Combine(Share.Root, "ns.txt")));
+
+        // Samba's vfs_streams_xattr layout: the data plus one trailing NUL.
+        var raw = XattrOf(Path.Combine(Share.Root, "ns.txt"), "user.DosStream.Alpha:$DATA");
+        Assert.Equal(Encoding.UTF8.GetBytes("hello\0\0xyz\0"), raw);
+
+        // Case-insensitive lookup keeps the creator's spelling; Create on an existing stream collides.
+        var again = await OpenOk("ns.txt:ALPHA", CreateDisposition.Open);
+        Assert.Equal("Alpha", again.StreamName);
+        Assert.Equal(s.ShareModeId, again.ShareModeId);
+        Assert.NotEqual(s.FileId, s.ShareModeId);
+        Assert.Equal(s.FileId, again.FileId);
+        Assert.Equal(NtStatus.ObjectNameCollision, (await Open("ns.txt:alpha", CreateDisposition.Create)).Status);
+
+        Assert.Equal(NtStatus.Success, await Ops.SetEndOfFileAsync(s, 2, Ct));
+        Assert.Equal("he", await Tree.ReadAllTextAsync(again));
+
+        var list = (await Ops.ListStreamsAsync(s, Ct)).Value!;
+        Assert.Equal(["::$DATA", ":Alpha:$DATA"], list.Select(x => x.Name));
+        Assert.Equal([4L, 2L], list.Select(x => x.Size));
+    }
+
+    [Fact]
+    public async Task NamedStream_OnMissingFile_CreatesTheFileToo_UnlinkRemovesOnlyTheStream()
+    {
+        var s = await OpenOk("new.txt:meta", CreateDisposition.OpenIf);
+        Assert.True(File.Exists(Path.Combine(Share.Root, "new.txt")));
+        Assert.Equal(0, new FileInfo(Path.Combine(Share.Root, "new.txt")).Length);
+        await Close(s);
+        Assert.Equal(NtStatus.Success, await Ops.UnlinkAsync(Tree, "new.txt:META", false, Ct));
+        Assert.True(File.Exists(Path.Combine(Share.Root, "new.txt")));
+        Assert.Equal(NtStatus.ObjectNameNotFound, (await Open("new.txt:meta", CreateDisposition.Open)).Status);
+        Assert.Equal(NtStatus.ObjectNameNotFound, await Ops.UnlinkAsync(Tree, "new.txt:meta", false, Ct));
+        Assert.Equal(NtStatus.ObjectNameNotFound, (await Open("missing.txt:meta", CreateDisposition.Open)).Status);
+        Assert.False(File.Exists(Path.Combine(Share.Root, "missing.txt")));
+    }
+
+    [Fact]
+    public async Task NamedStream_OnDirectory_ListsNoDefaultStream()
+    {
+        await Tree.CreateDirectoryAsync("sd");
+        var s = await OpenOk("sd:info", CreateDisposition.Create);
+        await Ops.WriteAsync(s, 0, Encoding.UTF8.GetBytes("x"), false, Ct);
+        Assert.Equal(NtStatus.NotADirectory, (await Open("sd:info", CreateDisposition.Open, CreateOptions.DirectoryFile)).Status);
+        var d = await OpenOk("sd", options: CreateOptions.DirectoryFile, access: AccessMask.FileGenericRead);
+        var list = (await Ops.ListStreamsAsync(d, Ct)).Value!;
+        Assert.Equal(":info:$DATA", Assert.Single(list).Name);
+        Assert.Equal(1, list[0].Size);
+    }
+
+    [Fact]
+    public async Task NamedStream_WriteBeyondTheXattrLimit_IsDiskFull_AndCopyRangeWorksAcrossStreams()
+    {
+        await Tree.CreateFileAsync("big.txt", "0123456789");
+        var s = await OpenOk("big.txt:s", CreateDisposition.Create);
+        Assert.Equal(NtStatus.DiskFull, (await Ops.WriteAsync(s, 70000, new byte[1], false, Ct)).Status);
+        Assert.Equal(NtStatus.DiskFull, (await Ops.WriteAsync(s, long.MaxValue - 1, new byte[4], false, Ct)).Status);
+        var f = await OpenOk("big.txt");
+        Assert.Equal(10, (await Ops.CopyRangeAsync(f, 0, s, 0, 10, Ct)).Value);
+        Assert.Equal("0123456789", await Tree.ReadAllTextAsync(s));
+        Assert.Equal(4, (await Ops.CopyRangeAsync(s, 6, f, 0, 4, Ct)).Value);
+        Assert.Equal("6789456789", await Tree.ReadAllTextAsync(f));
+    }
+
+    [Fact]
+    public async Task NamedStream_BadNamesAndRenames_AreRefused()
+    {
+        await Tree.CreateFileAsync("bn.txt");
+        Assert.Equal(NtStatus.ObjectNameInvalid, (await Open("bn.txt:a/b", CreateDisposition.OpenIf)).Status);
+        Assert.Equal(NtStatus.ObjectNameInvalid, (await Open("bn.txt:" + new string('n', 240), CreateDisposition.OpenIf)).Status);
+        Assert.Equal(NtStatus.ObjectNameInvalid, (await Open("bn.txt:a:b:$DATA", CreateDisposition.OpenIf)).Status);
+        var f = await OpenOk("bn.txt");
+        Assert.Equal(NtStatus.InvalidParameter, await Ops.RenameAsync(f, "other.txt:s", false, Ct));
+        var s = await OpenOk("bn.txt:s", CreateDisposition.Create);
+        Assert.NotEqual(NtStatus.Success, await Ops.RenameAsync(s, "bn2.txt", false, Ct));
+        Assert.True(File.Exists(Path.Combine(Share.Root, "bn.txt")));
+    }
+
+    private static byte[]? XattrOf(string path, string name)
+    {
+        using var h = File.OpenHandle(path);
+        return LibC.FGetXattr((int)h.DangerousGetHandle(), name, out _);
     }
 
     [Fact]

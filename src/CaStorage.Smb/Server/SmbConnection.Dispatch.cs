@@ -75,7 +75,13 @@ internal sealed partial class SmbConnection
                     responses.Add(start);
                     if (signWith is not null) toSign.Add((start, signWith, req.SignWithSessionKey));
                 }
-                if (h.NextCommand == 0) break;
+                if (h.NextCommand == 0)
+                {
+                    // A READ answered last in a compound is padded to 8 bytes too (as Windows and Samba's
+                    // smb2_read.c do; smb2.compound.compound-padding); a lone READ is not.
+                    if (off > 0 && h.Command == SmbCommand.Read && respond && prevStart == start) output.Align(8);
+                    break;
+                }
                 off += msgLen;
             }
             if (prevStart >= 0) output.PutU32(prevStart + 20, 0);

@@ -90,7 +90,8 @@ public sealed class RecycleVfsModule : TransparentVfsModule
         if (isDirectory || Options.Repository.Length == 0) return await Next.UnlinkAsync(tree, path, isDirectory, ct).ConfigureAwait(false);
 
         // Malformed paths go straight to the next module, which returns the right status.
-        if (PathSafety.TryParse(path, out var file) != NtStatus.Success || file.IsRoot)
+        // A named stream is removed in place (its data goes with the file only when the file is recycled).
+        if (PathSafety.TryParse(path, out var file) != NtStatus.Success || file.IsRoot || file.IsStream)
             return await Next.UnlinkAsync(tree, path, isDirectory, ct).ConfigureAwait(false);
         if (PathSafety.TryParse(Substitute(Options.Repository, tree.User.Name, tree.User.Domain, tree.ShareName), out var repository) != NtStatus.Success
             || repository.IsRoot)

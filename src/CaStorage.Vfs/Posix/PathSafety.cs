@@ -7,9 +7,12 @@ namespace CaStorage.Vfs.Posix;
 /// A wire path after <see cref="PathSafety.TryParse"/>: validated components with "." and ".." resolved,
 /// never above the share root. <see cref="IsRoot"/> when no component is left.
 /// </summary>
-public sealed record VfsPath(IReadOnlyList<string> Components, bool DefaultStream)
+public sealed record VfsPath(IReadOnlyList<string> Components, bool DefaultStream, string? StreamName = null)
 {
     public static readonly VfsPath Root = new([], false);
+
+    /// <summary>True for "name:stream" / "name:stream:$DATA" (a named data stream of the last component).</summary>
+    public bool IsStream => StreamName is not null;
 
     public bool IsRoot => Components.Count == 0;
 
@@ -36,9 +39,10 @@ public sealed record VfsPath(IReadOnlyList<string> Components, bool DefaultStrea
 /// <item>"." is dropped; ".." removes the previous component; a ".." that would go above the root is
 ///   ObjectPathSyntaxBad (Samba returns NT_STATUS_OBJECT_PATH_SYNTAX_BAD there).</item>
 /// <item>Streams: only on the last component. "name::$DATA" (type compared case-insensitively) means the
-///   default data stream; a named stream "name:s" or "name:s:$DATA" (also "name:$DATA", a stream named "$DATA") is
-///   ObjectNameNotFound (named streams are not supported yet); any other type, a trailing ':' or a ':' in a
-///   directory component ("C:\x") is ObjectNameInvalid.</item>
+///   default data stream; "name:s" or "name:s:$DATA" (also "name:$DATA", a stream named "$DATA") names the data
+///   stream "s" (<see cref="VfsPath.StreamName"/>, case kept). Stream names are 1–255 UTF-16 units without
+///   control characters, '/', '\' or ':'; any other type, a trailing ':' or a ':' in a directory component
+///   ("C:\x") is ObjectNameInvalid.</item>
 /// <item>Trailing dots and spaces are kept as part of the name (as Samba does; NTFS via the NT API does too):
 ///   "a." and "a" are different names.</item>
 /// </list>
@@ -64,7 +68,7 @@ public static class PathSafety
 
         var components = new List<string>();
         var defaultStream = false;
-        NtStatus deferred = NtStatus.Success;
+        string? streamName = null;
         var start = 0;
         while (start <= s.Length)
         {
@@ -82,14 +86,17 @@ public static class PathSafety
             {
                 if (!last) return NtStatus.ObjectNameInvalid;
                 name = raw[..colon];
-                var streamStatus = ParseStream(raw[(colon + 1)..]);
-                if (streamStatus != NtStatus.Success && streamStatus != NtStatus.ObjectNameNotFound) return streamStatus;
+                var streamStatus = ParseStream(raw[(colon + 1)..], out streamName);
+                if (streamStatus != NtStatus.Success) return streamStatus;
                 // "::$DATA" alone addresses the root directory's data stream; an empty name elsewhere is malformed.
                 if (name.Length == 0 && raw.Length != s.Length) return NtStatus.ObjectNameInvalid;
                 if (name.SequenceEqual(".") || name.SequenceEqual("..")) return NtStatus.ObjectNameInvalid;
-                deferred = streamStatus;
-                defaultStream = streamStatus == NtStatus.Success;
-                if (name.Length == 0) break;
+                defaultStream = streamName is null;
+                if (name.Length == 0)
+                {
+                    if (streamName is not null) return NtStatus.ObjectNameInvalid; // ":s" on the share root is not served
+                    break;
+                }
             }
 
             if (name.SequenceEqual(".")) { if (last) break; continue; }
@@ -107,8 +114,7 @@ public static class PathSafety
             if (last) break;
         }
 
-        if (deferred != NtStatus.Success) return deferred;
-        path = new VfsPath(components, defaultStream);
+        path = new VfsPath(components, defaultStream, streamName);
         return NtStatus.Success;
     }
 
@@ -157,24 +163,26 @@ public static class PathSafety
     }
 
     // The part after the first ':' of the last component: "stream" or "stream:type" (stream may be empty).
-    // Success = default data stream, ObjectNameNotFound = a named stream (unsupported for now).
-    private static NtStatus ParseStream(ReadOnlySpan<char> spec)
+    // streamName is null for the default data stream.
+    private static NtStatus ParseStream(ReadOnlySpan<char> spec, out string? streamName)
     {
+        streamName = null;
         if (spec.Length == 0) return NtStatus.ObjectNameInvalid;           // "name:"
         var colon = spec.IndexOf(':');
-        var streamName = colon < 0 ? spec : spec[..colon];
+        var name = colon < 0 ? spec : spec[..colon];
         if (colon >= 0)
         {
             var type = spec[(colon + 1)..];
             if (type.Length == 0 || type.IndexOf(':') >= 0) return NtStatus.ObjectNameInvalid;
             if (!type.Equals("$DATA", StringComparison.OrdinalIgnoreCase)) return NtStatus.ObjectNameInvalid;
         }
-        else if (streamName.Length == 0) return NtStatus.ObjectNameInvalid;
-        foreach (var c in streamName)
+        else if (name.Length == 0) return NtStatus.ObjectNameInvalid;
+        foreach (var c in name)
         {
             if (c < 0x20 || c is '/' or '\\') return NtStatus.ObjectNameInvalid;
         }
-        if (streamName.Length > MaxComponentLength) return NtStatus.ObjectNameInvalid;
-        return streamName.Length == 0 ? NtStatus.Success : NtStatus.ObjectNameNotFound;
+        if (name.Length > MaxComponentLength) return NtStatus.ObjectNameInvalid;
+        if (name.Length > 0) streamName = name.ToString();
+        return NtStatus.Success;
     }
 }

@@ -22,6 +22,12 @@ internal sealed class PosixOpenFile
     public bool Writable { get; }
     /// <summary>Opened with FILE_WRITE_THROUGH: every write is followed by fdatasync.</summary>
     public bool WriteThrough { get; }
+    /// <summary>
+    /// For a named stream: the xattr holding its data ("user.DosStream.&lt;name&gt;:$DATA"); <see cref="Handle"/> is then
+    /// the base file (or directory), opened read-only.
+    /// </summary>
+    public string? StreamXattr { get; init; }
+
     /// <summary>Real path when opened (diagnostics, and directory listing when /proc is unavailable).</summary>
     public string RealPath { get; }
 

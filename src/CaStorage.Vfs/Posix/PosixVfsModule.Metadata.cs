@@ -12,9 +12,10 @@ public sealed partial class PosixVfsModule
         if (ct.IsCancellationRequested) return ValueTask.FromResult<VfsResult<VfsFileInfo>>(NtStatus.Cancelled);
         try
         {
-            var status = ParseAndResolve(path, out _, out var r);
+            var status = ParseAndResolve(path, out var root, out var r, out var stream);
             if (status != NtStatus.Success) return ValueTask.FromResult<VfsResult<VfsFileInfo>>(status);
             if (!r.Exists) return ValueTask.FromResult<VfsResult<VfsFileInfo>>(NtStatus.ObjectNameNotFound);
+            if (stream is not null) return ValueTask.FromResult(StatStream(root, r, stream));
             var err = LibC.Statx(LibC.AT_FDCWD, r.RealPath, LibC.AT_SYMLINK_NOFOLLOW, out var st);
             if (err != 0) return ValueTask.FromResult<VfsResult<VfsFileInfo>>(err == PosixErrno.ENOENT ? NtStatus.ObjectNameNotFound : NtStatusMap.FromErrno(err));
             var dos = LibC.LGetXattr(r.RealPath, DosAttribXattr.Name, out _);
@@ -29,6 +30,7 @@ public sealed partial class PosixVfsModule
     public override ValueTask<VfsResult<VfsFileInfo>> FstatAsync(VfsFile file, CancellationToken ct) =>
         WithFile<VfsFileInfo>(file, ct, ext => ext.WithFd<VfsResult<VfsFileInfo>>(fd =>
         {
+            if (ext.StreamXattr is not null) return StreamInfo(fd, ext.StreamXattr, ext.IsRoot);
             var err = LibC.Fstat(fd, out var st);
             if (err != 0) return NtStatusMap.FromErrno(err);
             return VfsResult<VfsFileInfo>.Ok(BuildInfo(st, LibC.FGetXattr(fd, DosAttribXattr.Name, out _), ext.IsRoot));
@@ -163,10 +165,12 @@ public sealed partial class PosixVfsModule
         WithFile(file, ct, ext =>
         {
             if (ext.IsRoot) return NtStatus.AccessDenied;
+            if (ext.StreamXattr is not null) return NtStatus.NotSupported; // renaming a stream is not supported yet
             var status = TryGetRoot(out var root);
             if (status != NtStatus.Success) return status;
             status = PathSafety.TryParse(newPath, out var target);
             if (status != NtStatus.Success) return status;
+            if (target.IsStream) return NtStatus.InvalidParameter;
 
             // Find the entry the handle is open under: its recorded path if that still leads to the same inode,
             // else wherever the fd is now (it may have been renamed by someone else).
@@ -197,12 +201,14 @@ public sealed partial class PosixVfsModule
         if (ct.IsCancellationRequested) return ValueTask.FromResult(NtStatus.Cancelled);
         try
         {
-            var status = ParseAndResolve(oldPath, out var root, out var src);
+            var status = ParseAndResolve(oldPath, out var root, out var src, out var srcStream);
             if (status != NtStatus.Success) return ValueTask.FromResult(status);
+            if (srcStream is not null) return ValueTask.FromResult(NtStatus.NotSupported);
             if (!src.Exists) return ValueTask.FromResult(NtStatus.ObjectNameNotFound);
             if (src.IsRoot) return ValueTask.FromResult(NtStatus.AccessDenied);
             status = PathSafety.TryParse(newPath, out var target);
             if (status != NtStatus.Success) return ValueTask.FromResult(status);
+            if (target.IsStream) return ValueTask.FromResult(NtStatus.InvalidParameter);
             return ValueTask.FromResult(RenameEntry(root, src.ParentReal, src.EntryName, src.EntryInode,
                 src.IsDirectory && !src.EntryIsSymlink, target, replaceIfExists, out _));
         }
@@ -294,9 +300,10 @@ public sealed partial class PosixVfsModule
         if (ct.IsCancellationRequested) return ValueTask.FromResult(NtStatus.Cancelled);
         try
         {
-            var status = ParseAndResolve(path, out var root, out var r);
+            var status = ParseAndResolve(path, out var root, out var r, out var stream);
             if (status != NtStatus.Success) return ValueTask.FromResult(status);
             if (!r.Exists) return ValueTask.FromResult(NtStatus.ObjectNameNotFound);
+            if (stream is not null) return ValueTask.FromResult(UnlinkStream(root, r, stream));
             if (r.IsRoot) return ValueTask.FromResult(NtStatus.AccessDenied);
             if (isDirectory && !r.IsDirectory) return ValueTask.FromResult(NtStatus.NotADirectory);
             if (!isDirectory && r.IsDirectory) return ValueTask.FromResult(NtStatus.FileIsADirectory);
@@ -357,12 +364,12 @@ public sealed partial class PosixVfsModule
     // ---------------------------------------------------------------- streams and EAs
 
     public override ValueTask<VfsResult<IReadOnlyList<VfsStreamInfo>>> ListStreamsAsync(VfsFile file, CancellationToken ct) =>
-        WithFile<IReadOnlyList<VfsStreamInfo>>(file, ct, ext => ext.WithFd<VfsResult<IReadOnlyList<VfsStreamInfo>>>(fd =>
+        WithFile<IReadOnlyList<VfsStreamInfo>>(file, ct, ext => ext.WithFd(fd =>
         {
-            if (ext.IsDirectory) return VfsResult<IReadOnlyList<VfsStreamInfo>>.Ok([]);
-            var err = LibC.Fstat(fd, out var st);
-            if (err != 0) return NtStatusMap.FromErrno(err);
-            return VfsResult<IReadOnlyList<VfsStreamInfo>>.Ok([new VfsStreamInfo("::$DATA", st.Size, st.Blocks * 512)]);
+            // A stream handle lists the streams of its base file (or directory).
+            var isDirectory = ext.IsDirectory;
+            if (ext.StreamXattr is not null && LibC.Fstat(fd, out var bst) == 0) isDirectory = bst.IsDirectory;
+            return ListStreams(fd, isDirectory);
         }));
 
     private const string UserXattrPrefix = "user.";

@@ -62,13 +62,15 @@ public sealed partial class PosixVfsModule
     }
 
     /// <summary>Parses with PathSafety and resolves on disk.</summary>
-    private NtStatus ParseAndResolve(string wirePath, out string root, out Resolution resolution)
+    private NtStatus ParseAndResolve(string wirePath, out string root, out Resolution resolution, out string? streamName)
     {
         resolution = null!;
+        streamName = null;
         var status = TryGetRoot(out root);
         if (status != NtStatus.Success) return status;
         status = PathSafety.TryParse(wirePath, out var path);
         if (status != NtStatus.Success) return status;
+        streamName = path.StreamName;
         return Resolve(root, path, out resolution);
     }
 

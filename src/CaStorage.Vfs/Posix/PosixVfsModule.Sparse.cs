@@ -23,6 +23,7 @@ public sealed partial class PosixVfsModule
         {
             // MS-FSA 2.1.5.10.34: FSCTL_SET_SPARSE on a directory is STATUS_INVALID_PARAMETER.
             if (ext.IsDirectory) return NtStatus.InvalidParameter;
+            if (ext.StreamXattr is not null) return NtStatus.Success; // a stream's data is never sparse: nothing to change
             return ext.WithFd(fd =>
             {
                 var err = LibC.Fstat(fd, out var st);
@@ -45,6 +46,14 @@ public sealed partial class PosixVfsModule
             if (offset < 0 || length < 0 || offset > long.MaxValue - length) return NtStatus.InvalidParameter;
             return ext.WithFd<VfsResult<IReadOnlyList<VfsAllocatedRange>>>(fd =>
             {
+                if (ext.StreamXattr is not null)
+                {
+                    var info = StreamInfo(fd, ext.StreamXattr, ext.IsRoot);
+                    if (!info.IsSuccess) return info.Status;
+                    var size = info.Value!.EndOfFile;
+                    if (length == 0 || offset >= size) return VfsResult<IReadOnlyList<VfsAllocatedRange>>.Ok([]);
+                    return VfsResult<IReadOnlyList<VfsAllocatedRange>>.Ok([new VfsAllocatedRange(offset, Math.Min(size, offset + length) - offset)]);
+                }
                 var err = LibC.Fstat(fd, out var st);
                 if (err != 0) return NtStatusMap.FromErrno(err);
                 if (length == 0 || offset >= st.Size) return VfsResult<IReadOnlyList<VfsAllocatedRange>>.Ok([]);
@@ -96,6 +105,7 @@ public sealed partial class PosixVfsModule
         if (!ext.Writable) return NtStatus.AccessDenied;
         if (ct.IsCancellationRequested) return NtStatus.Cancelled;
         if (length == 0) return NtStatus.Success;
+        if (ext.StreamXattr is not null) return ZeroStream(ext, offset, length);
         try
         {
             // Zero only what lies before the end of file: past it there is nothing to zero, and the size stays.
@@ -164,4 +174,12 @@ public sealed partial class PosixVfsModule
 
     private static bool IsSparse(int fd, bool isRoot, in StatxInfo st) =>
         (BuildInfo(st, LibC.FGetXattr(fd, DosAttribXattr.Name, out _), isRoot).Attributes & NtFileAttributes.SparseFile) != 0;
+
+    private NtStatus ZeroStream(PosixOpenFile ext, long offset, long length)
+    {
+        var info = ext.WithFd(fd => StreamInfo(fd, ext.StreamXattr!, ext.IsRoot));
+        if (!info.IsSuccess) return info.Status;
+        var end = Math.Min(info.Value!.EndOfFile, offset > long.MaxValue - length ? long.MaxValue : offset + length);
+        return end <= offset ? NtStatus.Success : WriteStream(ext, offset, new byte[end - offset]).Status;
+    }
 }

@@ -94,6 +94,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         {
             status = Resolve(root, path, out var r);
             if (status != NtStatus.Success) return status;
+            if (path.IsStream) return OpenStream(tree, root, path, r, request, wantDir);
             if (r.Exists) return OpenExisting(tree, root, r, request, wantDir, wantFile);
             if (request.Disposition is CreateDisposition.Open or CreateDisposition.Overwrite) return NtStatus.ObjectNameNotFound;
             var created = Create(tree, root, r, request, wantDir);
@@ -325,7 +326,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         if (ct.IsCancellationRequested) return NtStatus.Cancelled;
         try
         {
-            return VfsResult<int>.Ok(await RandomAccess.ReadAsync(ext.Handle, buffer, offset, ct).ConfigureAwait(false));
+            return await ReadAnyAsync(ext, offset, buffer, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsExpected(ex))
         {
@@ -343,6 +344,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         if (ct.IsCancellationRequested) return NtStatus.Cancelled;
         try
         {
+            if (ext.StreamXattr is not null) return WriteStream(ext, offset, data.Span);
             await RandomAccess.WriteAsync(ext.Handle, data, offset, ct).ConfigureAwait(false);
             if (writeThrough || ext.WriteThrough)
             {
@@ -364,6 +366,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         WithFile(file, ct, ext =>
         {
             if (ext.IsDirectory || length < 0) return NtStatus.InvalidParameter;
+            if (ext.StreamXattr is not null) return SetStreamLength(ext, length, shrinkOnly: false);
             if (!ext.Writable) return NtStatus.AccessDenied;
             return ext.WithFd(fd => LibC.FTruncate(fd, length) == 0 ? NtStatus.Success : NtStatusMap.FromErrno(LibC.Errno));
         });
@@ -372,6 +375,7 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         WithFile(file, ct, ext =>
         {
             if (ext.IsDirectory || size < 0) return NtStatus.InvalidParameter;
+            if (ext.StreamXattr is not null) return SetStreamLength(ext, size, shrinkOnly: true);
             if (!ext.Writable) return NtStatus.AccessDenied;
             return ext.WithFd(fd =>
             {
@@ -396,6 +400,17 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         if (src.IsDirectory || dst.IsDirectory) return NtStatus.InvalidDeviceRequest;
         if (!dst.Writable) return NtStatus.AccessDenied;
         if (sourceOffset < 0 || targetOffset < 0 || length < 0) return NtStatus.InvalidParameter;
+        if (src.StreamXattr is not null || dst.StreamXattr is not null)
+        {
+            try
+            {
+                return await CopyWithStreamsAsync(src, sourceOffset, dst, targetOffset, length, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsExpected(ex))
+            {
+                return MapException(ex);
+            }
+        }
         long copied = 0;
         try
         {

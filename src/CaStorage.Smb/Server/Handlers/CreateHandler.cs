@@ -120,7 +120,7 @@ internal static class CreateHandler
             return NtStatus.CannotDelete;
         }
 
-        var key = new FileKey(tree.Share.Name, file.FileId);
+        var key = new FileKey(tree.Share.Name, file.ShareModeId); // a named stream has its own share modes
         var openId = NewOpenId();
         var truncates = action is CreateAction.Overwritten or CreateAction.Superseded;
         SmbReader.TryU8(m.Span, b + 3, out var requestedOplock);
