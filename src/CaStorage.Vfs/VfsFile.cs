@@ -36,7 +36,7 @@ public sealed class VfsFile
     public ulong ShareModeId => StreamName is null ? FileId : StreamShareModeId(FileId, StreamName);
 
     public static ulong StreamShareModeId(ulong fileId, string streamName) =>
-        fileId ^ CaStorage.Core.StableHash.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(streamName.ToLowerInvariant()));
+        fileId ^ CaStorage.Core.StableHash.Of(streamName.ToLowerInvariant());
 
     /// <summary>Stable id within the share (inode): the FileId half of the FileKey.</summary>
     public ulong FileId { get; }

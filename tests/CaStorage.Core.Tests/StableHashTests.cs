@@ -23,4 +23,18 @@ public sealed class StableHashTests
         Assert.NotEqual(StableHash.Of(new FileKey("share", 1)), StableHash.Of(new FileKey("share", 2)));
         Assert.NotEqual(StableHash.Of(new FileKey("a", 1)), StableHash.Of(new FileKey("b", 1)));
     }
+
+    [Theory]
+    [InlineData("share")]
+    [InlineData("Ünïcode-ß")]
+    [InlineData("")]
+    public void OfString_EqualsFnvOfItsUtf8Bytes(string text)
+        => Assert.Equal(StableHash.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(text)), StableHash.Of(text));
+
+    [Fact]
+    public void OfString_LongNames_TakeTheHeapPath_WithTheSameResult()
+    {
+        var text = new string('x', 5000);
+        Assert.Equal(StableHash.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(text)), StableHash.Of(text));
+    }
 }

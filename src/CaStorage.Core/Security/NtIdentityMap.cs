@@ -51,7 +51,7 @@ public sealed class NtIdentityMap
     /// <summary>The default RID of a user name: FirstAccountRid + a stable hash of the lower-case name, below 2^31.</summary>
     public static uint DefaultRidFor(string userName)
     {
-        var h = StableHash.Fnv1a64(Encoding.UTF8.GetBytes(userName.ToLowerInvariant()));
+        var h = StableHash.Of(userName.ToLowerInvariant());
         return WellKnownSids.FirstAccountRid + (uint)(h % (0x8000_0000UL - WellKnownSids.FirstAccountRid));
     }
 

@@ -24,7 +24,6 @@ internal static class SmbReader
         return true;
     }
 
-    private static readonly UTF8Encoding _ = new(false, true);
     private static readonly UnicodeEncoding StrictUtf16 = new(false, false, true);
 
     /// <summary>Strict UTF-16LE decoding: odd lengths and lone surrogates are invalid names.</summary>

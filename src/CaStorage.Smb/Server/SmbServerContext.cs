@@ -1,3 +1,4 @@
+using CaStorage.Core;
 using System.Collections.Concurrent;
 using CaStorage.Core.Security;
 using CaStorage.Smb.Security;
@@ -10,7 +11,11 @@ namespace CaStorage.Smb.Server;
 
 /// <summary>A share as the wire layer serves it.</summary>
 /// <param name="EncryptData">Share.EncryptData (SMB2_SHAREFLAG_ENCRYPT_DATA): requests on this share must be encrypted.</param>
-public sealed record SmbShare(string Name, VfsStack Stack, bool ReadOnly = false, bool ContinuouslyAvailable = false, bool EncryptData = false);
+public sealed record SmbShare(string Name, VfsStack Stack, bool ReadOnly = false, bool ContinuouslyAvailable = false, bool EncryptData = false)
+{
+    /// <summary>Stable 64-bit id of the share's volume (QFid, FileIdInformation, object ids): the same on every node.</summary>
+    internal ulong VolumeId => StableHash.Of(Name);
+}
 
 /// <summary>Server-wide settings of the wire layer (built by the host from its configuration model).</summary>
 public sealed record SmbServerSettings

@@ -347,7 +347,7 @@ public sealed partial class PosixVfsModule
         if (LibC.Statx(LibC.AT_FDCWD, root, LibC.AT_SYMLINK_NOFOLLOW, out var st) == 0)
             created = BuildInfo(st, LibC.LGetXattr(root, DosAttribXattr.Name, out _), isRoot: true).CreationTime;
         // The serial number must be the same on every node of a cluster: derive it from the share name.
-        var h = StableHash.Fnv1a64(Encoding.UTF8.GetBytes(_shareName.ToUpperInvariant()));
+        var h = StableHash.Of(_shareName.ToUpperInvariant());
         var serial = (uint)(h ^ (h >> 32));
         return ValueTask.FromResult(VfsResult<VfsFsInfo>.Ok(new VfsFsInfo(
             TotalBytes: vfs.Blocks * unit,

@@ -17,7 +17,7 @@ internal static class ShortNames
         var ext = dot > 0 ? Clean(name[(dot + 1)..]) : "";
         if (stem.Length > 4) stem = stem[..4];
         if (ext.Length > 3) ext = ext[..3];
-        var hash = StableHash.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(name)) % (36 * 36 * 36);
+        var hash = StableHash.Of(name) % (36 * 36 * 36);
         const string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
         var h = $"{alphabet[(int)(hash / 1296)]}{alphabet[(int)(hash / 36 % 36)]}{alphabet[(int)(hash % 36)]}";
         return ext.Length > 0 ? $"{stem}~{h}.{ext}" : $"{stem}~{h}";

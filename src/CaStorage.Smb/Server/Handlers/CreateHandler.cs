@@ -319,7 +319,7 @@ internal static class CreateHandler
             {
                 o.U64(info.FileId);
                 o.U64(0);
-                o.U64(StableHash.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(open.Tree.Share.Name)));
+                o.U64(open.Tree.Share.VolumeId);
                 o.U64(0);
             });
         }

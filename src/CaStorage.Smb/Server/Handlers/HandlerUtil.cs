@@ -54,6 +54,22 @@ internal static class HandlerUtil
         return a == 0 ? (uint)NtFileAttributes.Normal : (uint)a;
     }
 
+    /// <summary>The share-relative parent of a path ("" for a top-level name); null for the share root itself.</summary>
+    public static string? ParentPath(string path)
+    {
+        var p = path.TrimEnd('\\');
+        if (p.Length == 0) return null;
+        var i = p.LastIndexOf('\\');
+        return i < 0 ? "" : p[..i];
+    }
+
+    /// <summary>The last component of a share-relative path.</summary>
+    public static string NamePart(string path)
+    {
+        var p = path.TrimEnd('\\');
+        return p[(p.LastIndexOf('\\') + 1)..];
+    }
+
     public static bool HasAccess(SmbOpen open, AccessMask needed) => (open.Access & needed) != 0;
 
     /// <summary>Checks the request's CreditCharge covers its payload (MS-SMB2 3.3.5.2.5).</summary>

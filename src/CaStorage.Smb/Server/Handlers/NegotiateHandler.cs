@@ -180,7 +180,6 @@ internal static class NegotiateHandler
         c.ServerCapabilities = caps;
         c.ServerSecurityMode = securityMode;
 
-        var b = o.Length;
         o.U16(65);
         o.U16(securityMode);
         o.U16(dialect);
@@ -231,7 +230,6 @@ internal static class NegotiateHandler
             count++;
         }
         o.PutU16(ctxCountAt, count);
-        _ = b;
     }
 
     private static void WriteContext(ResponseBuffer o, ushort type, Action<ResponseBuffer> body)

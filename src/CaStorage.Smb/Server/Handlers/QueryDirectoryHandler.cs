@@ -49,7 +49,7 @@ internal static class QueryDirectoryHandler
             if (self.IsSuccess)
             {
                 entries.Add(new VfsDirEntry(".", self.Value!));
-                var parentPath = ParentOf(open.File.Path);
+                var parentPath = HandlerUtil.ParentPath(open.File.Path);
                 var parent = parentPath is null ? self : await ops.StatAsync(open.Tree.Vfs, parentPath, c.Closed).ConfigureAwait(false);
                 entries.Add(new VfsDirEntry("..", parent.IsSuccess ? parent.Value! : self.Value!));
             }
@@ -126,11 +126,4 @@ internal static class QueryDirectoryHandler
         return NtStatus.Success;
     }
 
-    private static string? ParentOf(string path)
-    {
-        var p = path.TrimEnd('\\');
-        if (p.Length == 0) return null;
-        var i = p.LastIndexOf('\\');
-        return i < 0 ? "" : p[..i];
-    }
 }

@@ -135,13 +135,13 @@ internal static class QueryInfoHandler
             case FileInfoClass.AttributeTag: o.U32(HandlerUtil.WireAttributes(i)); o.U32(0); break;
             case FileInfoClass.Compression: o.I64(i.EndOfFile); o.U16(0); o.U8(0); o.U8(0); o.U8(0); o.Reserve(3); break;
             case FileInfoClass.Id:
-                o.U64(StableHash.Fnv1a64(Encoding.UTF8.GetBytes(open.Tree.Share.Name)));
+                o.U64(open.Tree.Share.VolumeId);
                 o.U64(i.FileId);
                 o.U64(0);
                 break;
             case FileInfoClass.AlternateName:
                 {
-                    var shortName = ShortNames.Of(LastComponent(open.File.Path));
+                    var shortName = ShortNames.Of(HandlerUtil.NamePart(open.File.Path));
                     o.U32((uint)Encoding.Unicode.GetByteCount(shortName));
                     o.Utf16(shortName);
                     return (NtStatus.Success, true);
@@ -188,12 +188,6 @@ internal static class QueryInfoHandler
                 }
         }
         return (NtStatus.Success, false);
-    }
-
-    private static string LastComponent(string path)
-    {
-        var i = path.LastIndexOf('\\');
-        return i < 0 ? path : path[(i + 1)..];
     }
 
     private static async ValueTask<NtStatus> FullEaAsync(SmbConnection c, SmbOpen open, ResponseBuffer o)

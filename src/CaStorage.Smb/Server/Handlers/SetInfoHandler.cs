@@ -183,7 +183,7 @@ internal static class SetInfoHandler
         if (chk != NtStatus.Success) return chk;
         // The rename acts on the parent directory as an open with DELETE access sharing read and write would (Windows,
         // Samba): a parent open that holds DELETE access or does not share delete makes it a sharing violation.
-        var parentPath = ParentOf(open.File.Path);
+        var parentPath = HandlerUtil.ParentPath(open.File.Path) ?? "";
         var parent = await ops.StatAsync(tree.Vfs, parentPath, ct).ConfigureAwait(false);
         if (parent.IsSuccess)
         {
@@ -224,7 +224,7 @@ internal static class SetInfoHandler
         if (renamed == NtStatus.Success)
         {
             var kind = open.IsDirectory ? NotifyFilter.DirName : NotifyFilter.FileName;
-            if (string.Equals(ParentOf(oldPath), ParentOf(target), StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(HandlerUtil.ParentPath(oldPath), HandlerUtil.ParentPath(target), StringComparison.OrdinalIgnoreCase))
             {
                 c.Server.Notify.Report(tree.Share.Name, oldPath, NotifyAction.RenamedOldName, kind);
                 c.Server.Notify.Report(tree.Share.Name, target, NotifyAction.RenamedNewName, kind);
@@ -236,12 +236,6 @@ internal static class SetInfoHandler
             }
         }
         return renamed;
-    }
-
-    private static string ParentOf(string path)
-    {
-        var i = path.TrimEnd('\\').LastIndexOf('\\');
-        return i < 0 ? "" : path[..i];
     }
 
     /// <summary>FILE_FULL_EA_INFORMATION list (MS-FSCC 2.4.15).</summary>

@@ -18,7 +18,7 @@ internal static partial class IoctlHandler
         var st = HandlerUtil.TryResolveOpen(c, r, 8, out var open);
         if (st != NtStatus.Success) return st;
         if (maxOut < ObjectIdBufferSize) return NtStatus.BufferTooSmall;
-        var volume = StableHash.Fnv1a64(System.Text.Encoding.UTF8.GetBytes(open.Tree.Share.Name));
+        var volume = open.Tree.Share.VolumeId;
         var oid = o.Reserve(ObjectIdBufferSize);
         BitConverter.TryWriteBytes(oid, open.File.FileId);
         BitConverter.TryWriteBytes(oid[8..], volume);
