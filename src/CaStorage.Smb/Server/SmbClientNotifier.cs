@@ -14,6 +14,9 @@ public sealed class SmbClientNotifier : IClientNotifier
     internal void Register(SmbConnection c) => _connections[c.Id] = c;
     internal void Unregister(SmbConnection c) => _connections.TryRemove(new KeyValuePair<string, SmbConnection>(c.Id, c));
 
+    /// <summary>Connections registered now (every live SMB connection of this node).</summary>
+    public int ConnectionCount => _connections.Count;
+
     public void OplockBreak(string owner, OpenId open, byte newLevel)
     {
         if (_connections.TryGetValue(owner, out var c)) c.SendOplockBreak(open, newLevel);

@@ -134,8 +134,10 @@ internal sealed partial class SmbConnection
         if (!TryConsumeCredits(h.MessageId, charge))
             throw new SmbConnectionErrorException($"message id {h.MessageId} (charge {charge}) outside the credit window");
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var status = await RunHandlerAsync(req, charge).ConfigureAwait(false);
         h = req.Header;
+        Server.Metrics.RequestCompleted(h.Command, status, System.Diagnostics.Stopwatch.GetTimestamp() - started);
 
         if (Log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
             SmbLog.RequestCompleted(Log, Id, h.SessionId, h.TreeId, h.MessageId, h.Command.ToString(), status.ToWireName());

@@ -41,7 +41,7 @@ public sealed record SmbServerSettings
 }
 
 /// <summary>Everything the connections of one node share: settings, shares, users, the state tier.</summary>
-public sealed class SmbServerContext
+public sealed partial class SmbServerContext
 {
     private readonly ConcurrentDictionary<string, SmbShare> _shares = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();

@@ -9,7 +9,7 @@ namespace CaStorage.State.Actors;
 /// mailbox, so share-mode decisions need no other locking. The mailbox runs on the poster's thread when idle
 /// (no thread hop on the uncontended path) and drains everything queued meanwhile.
 /// </summary>
-internal sealed class FileActor
+internal sealed partial class FileActor
 {
     private readonly ConcurrentQueue<Command> _mailbox = new();
     private readonly Dictionary<OpenId, OpenEntry> _opens = new();
@@ -119,6 +119,7 @@ internal sealed class FileActor
             case Unlock m: m.Reply.TrySetResult(DoUnlock(m.Open, m.Ranges)); break;
             case CheckIo m: m.Reply.TrySetResult(DoCheckIo(m.Open, m.Offset, m.Length, m.Write)); break;
             case Deleted m: _deletePending = false; m.Reply.TrySetResult(true); break;
+            case TakeSnapshot m: m.Reply.TrySetResult(DoSnapshot()); break;
         }
     }
 

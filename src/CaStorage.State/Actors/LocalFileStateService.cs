@@ -7,7 +7,7 @@ namespace CaStorage.State.Actors;
 /// Every shard local (the embedded single-node default). Actors live in shard-partitioned tables, are created on
 /// first use and retired when they hold nothing; a poster that finds a retired actor looks it up again.
 /// </summary>
-internal sealed class LocalFileStateService : IFileStateService
+internal sealed partial class LocalFileStateService : IFileStateService
 {
     public const int DefaultShardCount = 256;
     private readonly Dictionary<FileKey, FileActor>[] _shards;
