@@ -1,1 +1,3 @@
-return 0;
+using CaStorage.Cli;
+
+return await CastorCtl.RunAsync(args).ConfigureAwait(false);

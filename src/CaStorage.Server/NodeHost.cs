@@ -51,10 +51,11 @@ internal sealed class NodeHost : IAsyncDisposable
         var endpoints = options.Listen.Count == 0 ? ["0.0.0.0:445"] : options.Listen;
         var listen = endpoints.Select(ParseEndpoint).ToList();
 
+        builder.Services.AddSingleton(sp => VfsModuleRegistry.CreateDefault(sp.GetRequiredService<ILoggerFactory>(), time));
         builder.Services.AddSingleton(sp =>
         {
             var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var registry = VfsModuleRegistry.CreateDefault(loggers, time);
+            var registry = sp.GetRequiredService<VfsModuleRegistry>();
             var shares = options.Shares.Select(s => BuildShare(s, registry)).ToList();
             var settings = new SmbServerSettings
             {
@@ -75,15 +76,18 @@ internal sealed class NodeHost : IAsyncDisposable
             var notifier = new SmbClientNotifier();
             return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time), loggers, time, notifier);
         });
+        var admin = AdminComposition.Plan(options, bootLoggers.CreateLogger("CaStorage.Server"));
         builder.WebHost.ConfigureKestrel(k =>
         {
             foreach (var ep in listen) k.Listen(ep, l => l.UseConnectionHandler<SmbConnectionHandler>());
+            admin.ConfigureKestrel(k);
         });
 
         var app = builder.Build();
         // Build the server context now so configuration errors surface before listening.
         var ctx = app.Services.GetRequiredService<SmbServerContext>();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
+        admin.Compose(app, options, ctx, endpoints, dataDir);
         await app.StartAsync().ConfigureAwait(false);
         foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
         foreach (var s in ctx.Shares) log.LogInformation("share {Share} -> {Path} [{Vfs}]", s.Name, s.Stack.RootPath, string.Join(",", options.Shares.First(x => x.Name == s.Name).Vfs));
@@ -104,6 +108,8 @@ internal sealed class NodeHost : IAsyncDisposable
         if (cli.Data is not null) o.DataDirectory = cli.Data;
         if (cli.SigningRequired is true) o.Signing.Required = true;
         if (cli.Encryption is not null) o.Encryption = cli.Encryption;
+        if (cli.Admin is not null) o.Admin.Listen = cli.Admin;
+        if (cli.Metrics is not null) o.Admin.MetricsListen = cli.Metrics;
         foreach (var (name, path, ca) in cli.Shares)
         {
             o.Shares.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -116,7 +122,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
     }
 
-    private static SmbShare BuildShare(ShareOptions s, VfsModuleRegistry registry)
+    internal static SmbShare BuildShare(ShareOptions s, VfsModuleRegistry registry)
     {
         if (string.IsNullOrWhiteSpace(s.Name) || s.Name.AsSpan().IndexOfAny("\\/:*?\"<>|") >= 0 || s.Name.Equals("IPC$", StringComparison.OrdinalIgnoreCase))
             throw new ConfigurationException($"invalid share name '{s.Name}'");
@@ -202,7 +208,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _ => throw new ConfigurationException($"unknown dialect '{d}'"),
     };
 
-    private static IPEndPoint ParseEndpoint(string s)
+    internal static IPEndPoint ParseEndpoint(string s)
     {
         if (IPEndPoint.TryParse(s, out var ep) && ep.Port != 0) return ep;
         if (IPAddress.TryParse(s, out var addr)) return new IPEndPoint(addr, 445);

@@ -53,6 +53,46 @@ public sealed class CaStorageOptions
     /// <summary>Lowest and highest dialect served ("2.0.2" … "3.1.1").</summary>
     public string MinDialect { get; set; } = "2.0.2";
     public string MaxDialect { get; set; } = "3.1.1";
+
+    /// <summary>The admin API (gRPC) and metrics endpoints.</summary>
+    public AdminOptions Admin { get; set; } = new();
+
+    public ClusterOptions Cluster { get; set; } = new();
+}
+
+/// <summary>
+/// The admin port: gRPC (castorage.admin.v1.Admin, health, reflection) over cleartext HTTP/2, and Prometheus metrics
+/// over HTTP/1.1 on a second listener. Loopback by default; any other address needs <see cref="Token"/>.
+/// </summary>
+public sealed class AdminOptions
+{
+    public const string DefaultListen = "127.0.0.1:4460";
+    public const string DefaultMetricsListen = "127.0.0.1:4461";
+
+    /// <summary>
+    /// gRPC admin address "ADDR:PORT", or "off". Unset: 127.0.0.1:4460, skipped with a warning when that port is taken
+    /// (several nodes on one machine); an address given explicitly must bind or the node does not start.
+    /// </summary>
+    public string? Listen { get; set; }
+
+    /// <summary>Metrics address "ADDR:PORT" (GET /metrics, GET /healthz) or "off". Unset: 127.0.0.1:4461, as for Listen.</summary>
+    public string? MetricsListen { get; set; }
+
+    /// <summary>
+    /// Bearer token admin calls must carry ("authorization: Bearer TOKEN"; castorctl --token). Required when Listen
+    /// is not a loopback address. Health checks never need it (Kubernetes gRPC probes cannot send one).
+    /// </summary>
+    public string? Token { get; set; }
+
+    /// <summary>Require the token on GET /metrics too (Prometheus: authorization.credentials). Default false.</summary>
+    public bool MetricsRequireToken { get; set; }
+}
+
+/// <summary>Cluster membership. Today only the node's id; the cluster work adds the PostgreSQL connection here.</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>This node's id in the admin API and logs (default: the host name).</summary>
+    public string? NodeId { get; set; }
 }
 
 public sealed class ShareOptions

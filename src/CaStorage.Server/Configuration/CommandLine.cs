@@ -10,6 +10,8 @@ internal sealed class CommandLine
     public string? ConfigFile { get; private set; }
     public bool? SigningRequired { get; private set; }
     public string? Encryption { get; private set; }
+    public string? Admin { get; private set; }
+    public string? Metrics { get; private set; }
     public bool Help { get; private set; }
 
     public const string Usage = """
@@ -24,6 +26,8 @@ internal sealed class CommandLine
           --user NAME:PASSWORD     add a user (repeatable); only the NT hash is kept, in memory
           --signing-required       require SMB signing on every session
           --encryption MODE        SMB 3.x encryption: off, enabled (default), desired, required
+          --admin ADDR:PORT|off    admin gRPC address (default 127.0.0.1:4460; non-loopback needs Admin:Token)
+          --metrics ADDR:PORT|off  Prometheus metrics address, GET /metrics (default 127.0.0.1:4461)
           --config FILE            JSON configuration file (section "CaStorage"); environment variables
                                    override it in .NET form, e.g. CaStorage__Signing__Required=true
           --help                   show this help
@@ -53,6 +57,8 @@ internal sealed class CommandLine
                     case "--config": c.ConfigFile = Next(); break;
                     case "--signing-required": c.SigningRequired = true; break;
                     case "--encryption": c.Encryption = Next(); break;
+                    case "--admin": c.Admin = Next(); break;
+                    case "--metrics": c.Metrics = Next(); break;
                     case "--share":
                         {
                             var v = Next();

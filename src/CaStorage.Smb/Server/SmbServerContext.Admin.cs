@@ -79,7 +79,7 @@ public sealed partial class SmbServerContext : ISessionDirectory
     private static SessionView ViewOf(SmbSession s)
     {
         var c = s.Connection;
-        return new SessionView(s.Id, UserOf(s), s.User?.Domain ?? "", c.RemoteEndPoint?.ToString() ?? "", c.Dialect, s.SigningRequired,
+        return new SessionView(s.Id, UserOf(s), s.User?.Domain ?? "", c.RemoteEndPoint?.ToString() ?? "", DialectName(c.Dialect), s.SigningRequired,
             s.EncryptData || s.EncryptionRequired, s.Opens.Count, s.Trees.Count, s.Channels.Count, c.ClientGuid, s.IsGuest, s.IsAnonymous,
             s.State switch { SessionState.InProgress => "in-progress", SessionState.Valid => "valid", _ => "expired" });
     }
@@ -89,7 +89,7 @@ public sealed partial class SmbServerContext : ISessionDirectory
         o.IsDirectory, Durable: false, Persistent: false, Disconnected: false);
 
     /// <summary>"3.1.1" for 0x0311.</summary>
-    public static string DialectName(ushort dialect) => dialect switch
+    private static string DialectName(ushort dialect) => dialect switch
     {
         SmbDialect.Smb202 => "2.0.2",
         SmbDialect.Smb210 => "2.1",

@@ -27,7 +27,7 @@ public interface ISessionDirectory
     bool Draining { get; set; }
 }
 
-public sealed record SessionView(ulong Id, string User, string Domain, string ClientAddress, ushort Dialect, bool SigningRequired,
+public sealed record SessionView(ulong Id, string User, string Domain, string ClientAddress, string Dialect, bool SigningRequired,
     bool Encrypted, int OpenCount, int TreeCount, int ChannelCount, Guid ClientGuid, bool Guest, bool Anonymous, string State);
 
 public sealed record TreeConnectView(ulong SessionId, uint TreeId, string Share, string User, int OpenCount, bool EncryptData);
