@@ -20,8 +20,13 @@ namespace CaStorage.Server;
 internal sealed class NodeHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly AdminComposition _admin;
 
-    private NodeHost(WebApplication app) => _app = app;
+    private NodeHost(WebApplication app, AdminComposition admin)
+    {
+        _app = app;
+        _admin = admin;
+    }
 
     public static async Task<NodeHost> CreateAsync(CommandLine cli)
     {
@@ -76,28 +81,39 @@ internal sealed class NodeHost : IAsyncDisposable
             var notifier = new SmbClientNotifier();
             return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time), loggers, time, notifier);
         });
-        var admin = AdminComposition.Plan(options, bootLoggers.CreateLogger("CaStorage.Server"));
+        var admin = AdminComposition.Plan(options);
         builder.WebHost.ConfigureKestrel(k =>
         {
             foreach (var ep in listen) k.Listen(ep, l => l.UseConnectionHandler<SmbConnectionHandler>());
-            admin.ConfigureKestrel(k);
         });
 
         var app = builder.Build();
         // Build the server context now so configuration errors surface before listening.
         var ctx = app.Services.GetRequiredService<SmbServerContext>();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
-        admin.Compose(app, options, ctx, endpoints, dataDir);
         await app.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await admin.StartAsync(options, ctx, app.Services.GetRequiredService<VfsModuleRegistry>(), app.Services.GetRequiredService<ILoggerFactory>(),
+                endpoints, dataDir).ConfigureAwait(false);
+        }
+        catch
+        {
+            await admin.DisposeAsync().ConfigureAwait(false);
+            await app.StopAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
         foreach (var s in ctx.Shares) log.LogInformation("share {Share} -> {Path} [{Vfs}]", s.Name, s.Stack.RootPath, string.Join(",", options.Shares.First(x => x.Name == s.Name).Vfs));
-        return new NodeHost(app);
+        return new NodeHost(app, admin);
     }
 
     public Task RunAsync() => _app.WaitForShutdownAsync();
 
     public async ValueTask DisposeAsync()
     {
+        await _admin.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
