@@ -14,11 +14,13 @@ namespace CaStorage.Server;
 internal sealed class ShareCatalog(SmbServerContext server, VfsModuleRegistry registry, IEnumerable<ShareOptions> initial) : IShareCatalog
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, ShareOptions> _definitions = initial.ToDictionary(s => s.Name, Copy, StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, ShareDefinition> _definitions = initial.ToDictionary(s => s.Name,
+        s => new ShareDefinition(s.Name, s.Path, Stack(s.Vfs), new Dictionary<string, string>(s.Options), s.ReadOnly, s.ContinuouslyAvailable, s.Encrypt),
+        StringComparer.OrdinalIgnoreCase);
 
     public IReadOnlyList<ShareDefinition> List()
     {
-        lock (_lock) return _definitions.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).Select(ToDefinition).ToArray();
+        lock (_lock) return _definitions.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).Select(Live).ToArray();
     }
 
     public ShareDefinition Add(ShareDefinition share)
@@ -54,6 +56,7 @@ internal sealed class ShareCatalog(SmbServerContext server, VfsModuleRegistry re
     {
         if (string.IsNullOrWhiteSpace(share.Path) || !Path.IsPathFullyQualified(share.Path))
             throw new ShareValidationException($"share {share.Name}: path must be absolute, got '{share.Path}'");
+        share = share with { Vfs = Stack(share.Vfs), Options = new Dictionary<string, string>(share.Options) };
         var options = new ShareOptions
         {
             Name = share.Name,
@@ -68,7 +71,7 @@ internal sealed class ShareCatalog(SmbServerContext server, VfsModuleRegistry re
         try
         {
             // Modules and options first, so a typo is reported as such before anything touches the file system.
-            new VfsStackBuilder(registry).Build(options.Name, options.Path, options.Vfs.Count == 0 ? ["posix"] : options.Vfs, options.Options);
+            new VfsStackBuilder(registry).Build(options.Name, options.Path, options.Vfs, options.Options);
             built = NodeHost.BuildShare(options, registry);
         }
         catch (VfsConfigurationException ex)
@@ -79,33 +82,18 @@ internal sealed class ShareCatalog(SmbServerContext server, VfsModuleRegistry re
         {
             throw new ShareValidationException(ex.Message);
         }
-        catch (IOException ex)
-        {
-            throw new ShareValidationException($"share {share.Name}: {ex.Message}");
-        }
-        catch (UnauthorizedAccessException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ShareValidationException($"share {share.Name}: {ex.Message}");
         }
         server.AddOrUpdateShare(built);
-        _definitions[options.Name] = options;
-        return ToDefinition(options);
+        _definitions[share.Name] = share;
+        return Live(share);
     }
 
-    private ShareDefinition ToDefinition(ShareOptions s) =>
-        new(s.Name, s.Path, s.Vfs.Count == 0 ? ["posix"] : [.. s.Vfs], new Dictionary<string, string>(s.Options), s.ReadOnly, s.ContinuouslyAvailable, s.Encrypt)
-        {
-            CaEffective = server.TryGetShare(s.Name, out var live) && live.ContinuouslyAvailable,
-        };
+    /// <summary>The stack as served: an empty list means the default, posix alone.</summary>
+    private static string[] Stack(IReadOnlyList<string> vfs) => vfs.Count == 0 ? ["posix"] : [.. vfs];
 
-    private static ShareOptions Copy(ShareOptions s) => new()
-    {
-        Name = s.Name,
-        Path = s.Path,
-        Vfs = [.. s.Vfs],
-        Options = new Dictionary<string, string>(s.Options),
-        ReadOnly = s.ReadOnly,
-        ContinuouslyAvailable = s.ContinuouslyAvailable,
-        Encrypt = s.Encrypt,
-    };
+    /// <summary>Whether CA is in effect is the server's answer (the stack must allow it), not the definition's wish.</summary>
+    private ShareDefinition Live(ShareDefinition d) => d with { CaEffective = server.TryGetShare(d.Name, out var live) && live.ContinuouslyAvailable };
 }
