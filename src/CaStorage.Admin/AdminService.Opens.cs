@@ -51,7 +51,7 @@ public sealed partial class AdminService
                 open.Oplock = OplockName(s.Open.Lease is null ? s.Open.Oplock : OplockLevel.Lease);
                 if (s.Open.Lease is { } lid && s.File.Leases.FirstOrDefault(l => l.Id == lid) is { } lease)
                 {
-                    open.LeaseKey = lid.Key.ToString("N");
+                    open.LeaseKey = LeaseKeyText(lid.Key);
                     open.LeaseState = LeaseStateName(lease.State);
                 }
             }
@@ -101,7 +101,7 @@ public sealed partial class AdminService
                 response.Leases.Add(new Lease
                 {
                     ClientGuid = l.Id.ClientGuid.ToString(),
-                    LeaseKey = l.Id.Key.ToString("N"),
+                    LeaseKey = LeaseKeyText(l.Id.Key),
                     Share = f.File.Share,
                     FileId = f.File.FileId,
                     Path = path,

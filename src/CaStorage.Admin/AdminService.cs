@@ -177,6 +177,9 @@ public sealed partial class AdminService
         _ => $"0x{level:x2}",
     };
 
+    /// <summary>A lease key as its 16 bytes appear on the wire (and in packet captures), in hex.</summary>
+    internal static string LeaseKeyText(Guid key) => Convert.ToHexStringLower(key.ToByteArray());
+
     /// <summary>"RWH" letters of a lease state; "" for none.</summary>
     internal static string LeaseStateName(LeaseState state) =>
         ((state & LeaseState.Read) != 0 ? "R" : "") + ((state & LeaseState.Write) != 0 ? "W" : "") + ((state & LeaseState.Handle) != 0 ? "H" : "");

@@ -44,7 +44,7 @@ public sealed class AdminServiceTests
         var b = r.Opens.Single(o => o.PersistentId == AdminFixture.OpenB.Value);
         Assert.Equal("lease", b.Oplock);
         Assert.Equal("RH", b.LeaseState);
-        Assert.Equal(AdminFixture.LeaseB.Key.ToString("N"), b.LeaseKey);
+        Assert.Equal(Convert.ToHexStringLower(AdminFixture.LeaseB.Key.ToByteArray()), b.LeaseKey);
 
         var filtered = await Call<ListOpensRequest, ListOpensResponse>(client, "ListOpens", new ListOpensRequest { SessionId = 2 });
         Assert.Equal(AdminFixture.OpenB.Value, Assert.Single(filtered.Opens).PersistentId);

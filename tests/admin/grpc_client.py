@@ -8,6 +8,7 @@ after traffic; checks health, server reflection (raw protobuf from stubs generat
 and live share changes, logoff, drain, castorctl, and the bearer-token rule.
 
 Environment: CASTORAGE_DLL, CASTORCTL_DLL, TEST_USER1, TEST_PASS1, REPO_ROOT (set by run.sh).
+A byte-range lock and a lease are taken with impacket, through the impacket suite's client (tests/impacket).
 Last line: "admin: N passed, N failed"; exit 0 only if none failed. --list prints the case names.
 """
 import json
@@ -346,6 +347,44 @@ def metrics_move_with_traffic(ctx):
     # The failed READ after CloseOpen is counted with its status.
     if "bytes_read_by_smbclient" in ctx:
         check(delta('castorage_smb_requests_total{command="READ",status="STATUS_FILE_CLOSED"}') >= 1, "READ/STATUS_FILE_CLOSED not counted")
+
+
+@case
+def locks_and_leases_of_a_real_client(ctx):
+    """impacket (SMB 3.0.2, the impacket suite's client) holds an RWH lease and a byte-range lock: both are listed
+    from the file actor; closing the open over gRPC releases them and the client's next LOCK fails."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "impacket"))
+    import two_clients as ic
+    n = ctx["node"]
+    c = ic.Client("impacket", "127.0.0.1", n.smb, USER, PASS, "share", ic.SMB2_DIALECT_302)
+    try:
+        key = bytes(range(16))
+        m = c.wait(c.create_send("locked.txt", ic.FILE_READ_DATA | ic.FILE_WRITE_DATA, ic.FILE_SHARE_READ, lease=(key, ic.RWH, True)))
+        check(m.status == ic.STATUS_SUCCESS, f"create -> {ic.st(m.status)}")
+        fid, ctxs = ic.create_result(m)
+        check(ic.lease_state_of(ctxs) == ic.RWH, f"lease granted {ic.lease_str(ic.lease_state_of(ctxs) or 0)}")
+        m = c.wait(c.lock_send(fid, 4096, 100, ic.SMB2_LOCKFLAG_EXCLUSIVE_LOCK | ic.SMB2_LOCKFLAG_FAIL_IMMEDIATELY))
+        check(m.status == ic.STATUS_SUCCESS, f"lock -> {ic.st(m.status)}")
+
+        (o,) = opens_of(n, "locked.txt")
+        check(o.oplock == "lease" and o.lease_state == "RWH" and o.lease_key == key.hex(), f"open {o}")
+        check(o.share_access == 1, f"share access {o.share_access}")
+        locks = [x for x in n.api.ListLocks(admin_pb2.ListLocksRequest(), timeout=WAIT).locks if x.path == "locked.txt"]
+        check(len(locks) == 1 and locks[0].offset == 4096 and locks[0].length == 100 and locks[0].exclusive
+              and locks[0].persistent_id == o.persistent_id and locks[0].session_id == o.session_id, f"locks {locks}")
+        leases = [x for x in n.api.ListLeases(admin_pb2.ListLeasesRequest(), timeout=WAIT).leases if x.path == "locked.txt"]
+        check(len(leases) == 1 and leases[0].state == "RWH" and leases[0].version == 2 and leases[0].lease_key == key.hex()
+              and not leases[0].breaking, f"leases {leases}")
+
+        n.api.CloseOpen(admin_pb2.CloseOpenRequest(persistent_id=o.persistent_id), timeout=WAIT)
+        check(not [x for x in n.api.ListLocks(admin_pb2.ListLocksRequest(), timeout=WAIT).locks if x.path == "locked.txt"],
+              "the lock outlived CloseOpen")
+        check(not [x for x in n.api.ListLeases(admin_pb2.ListLeasesRequest(), timeout=WAIT).leases if x.path == "locked.txt"],
+              "the lease outlived CloseOpen")
+        m = c.wait(c.lock_send(fid, 0, 10, ic.SMB2_LOCKFLAG_EXCLUSIVE_LOCK | ic.SMB2_LOCKFLAG_FAIL_IMMEDIATELY))
+        check(m.status == 0xC0000128, f"LOCK on the closed handle -> {ic.st(m.status)}, wanted STATUS_FILE_CLOSED")
+    finally:
+        c.disconnect()
 
 
 @case

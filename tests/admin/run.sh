@@ -21,6 +21,7 @@ CASTORCTL_DLL="${CASTORCTL_DLL:-$REPO_ROOT/src/CaStorage.Cli/bin/Release/net10.0
 ncases="$("$SYS_PYTHON" "$script" --list | wc -l)"
 missing=""
 "$SYS_PYTHON" -c 'import grpc, grpc_tools.protoc' 2>/dev/null || missing+=" python3-grpcio python3-grpc-tools"
+"$SYS_PYTHON" -c 'import impacket.smb3' 2>/dev/null || missing+=" python3-impacket"
 command -v smbclient >/dev/null || missing+=" smbclient"
 command -v dotnet >/dev/null || missing+=" dotnet"
 [[ -f "$CASTORAGE_DLL" && -f "$CASTORCTL_DLL" ]] || missing+=" (Release build: dotnet build -c Release CaStorage.sln)"
