@@ -70,7 +70,12 @@ public sealed partial class SmbServerContext : ISessionDirectory
     {
         if (!_sessions.TryGetValue(sessionId, out var session)) return null;
         var view = ViewOf(session);
-        await session.Connection.LogoffSessionAsync(session).ConfigureAwait(false);
+        var connection = session.Connection;
+        await connection.BetweenRequestsAsync(async () =>
+        {
+            await connection.LogoffSessionAsync(session).ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
         return new LogoffResult(view, view.OpenCount);
     }
 
