@@ -11,10 +11,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lib/common.sh
 source "$HERE/../lib/common.sh"
-
-case "${1:-}" in
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-esac
+usage_if_asked "$0" "${1:-}"
 
 script="$HERE/grpc_client.py"
 CASTORCTL_DLL="${CASTORCTL_DLL:-$REPO_ROOT/src/CaStorage.Cli/bin/Release/net10.0/castorctl.dll}"

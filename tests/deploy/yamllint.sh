@@ -8,6 +8,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lib/common.sh
 source "$HERE/../lib/common.sh"
+usage_if_asked "$0" "${1:-}"
 
 missing=""
 command -v yamllint >/dev/null || missing+=" yamllint"
