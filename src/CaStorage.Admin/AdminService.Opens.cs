@@ -57,6 +57,37 @@ public sealed partial class AdminService
             }
             response.Opens.Add(open);
         }
+        // Durable and persistent opens whose connection is gone live only in the state tier until reclaimed or expired.
+        var listed = opens.Select(o => o.Id).ToHashSet();
+        foreach (var (open, file) in state.Values)
+        {
+            if (open.Durable is not { DisconnectedAtMs: not null } d || listed.Contains(open.Open)) continue;
+            if (request.SessionId != 0 && d.SessionId != request.SessionId) continue;
+            if (request.Share.Length > 0 && !string.Equals(file.File.Share, request.Share, StringComparison.OrdinalIgnoreCase)) continue;
+            var view = new Open
+            {
+                PersistentId = open.Open.Value,
+                SessionId = d.SessionId,
+                Share = file.File.Share,
+                Path = d.Path,
+                User = d.UserName,
+                Access = (uint)open.Access,
+                ShareAccess = (uint)open.Share,
+                Oplock = OplockName(open.Lease is null ? open.Oplock : OplockLevel.Lease),
+                Durable = true,
+                Persistent = d.Persistent,
+                Disconnected = true,
+                OwnerNode = d.Node,
+                IsDirectory = d.IsDirectory,
+                FileId = file.File.FileId,
+            };
+            if (open.Lease is { } lid && file.Leases.FirstOrDefault(l => l.Id == lid) is { } lease)
+            {
+                view.LeaseKey = LeaseKeyText(lid.Key);
+                view.LeaseState = LeaseStateName(lease.State);
+            }
+            response.Opens.Add(view);
+        }
         return response;
     }
 

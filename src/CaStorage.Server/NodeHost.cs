@@ -6,6 +6,7 @@ using CaStorage.Smb.Security;
 using CaStorage.Smb.Server;
 using CaStorage.Smb.Transport;
 using CaStorage.State;
+using CaStorage.State.Persistence;
 using CaStorage.Vfs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -21,11 +22,13 @@ internal sealed class NodeHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly AdminComposition _admin;
+    private readonly StoreWriter _store;
 
-    private NodeHost(WebApplication app, AdminComposition admin)
+    private NodeHost(WebApplication app, AdminComposition admin, StoreWriter store)
     {
         _app = app;
         _admin = admin;
+        _store = store;
     }
 
     public static async Task<NodeHost> CreateAsync(CommandLine cli)
@@ -53,6 +56,9 @@ internal sealed class NodeHost : IAsyncDisposable
 
         var time = TimeProvider.System;
         using var bootLoggers = LoggerFactory.Create(b => b.AddSimpleConsole());
+        if (string.IsNullOrWhiteSpace(options.Cluster.NodeId)) options.Cluster.NodeId = Environment.MachineName;
+        var nodeId = options.Cluster.NodeId;
+        var store = await OpenStoreAsync(options, dataDir).ConfigureAwait(false);
         var endpoints = options.Listen.Count == 0 ? ["0.0.0.0:445"] : options.Listen;
         var listen = endpoints.Select(ParseEndpoint).ToList();
 
@@ -79,7 +85,11 @@ internal sealed class NodeHost : IAsyncDisposable
             var hashes = options.Users.ToDictionary(u => u.Name, u => ParseHash(u), StringComparer.OrdinalIgnoreCase);
             // Breaks flow from the file actors back to the connections through one notifier (ARCHITECTURE §2).
             var notifier = new SmbClientNotifier();
-            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time), loggers, time, notifier);
+            var writer = new StoreWriter(store, loggers.CreateLogger("CaStorage.State.Store"));
+            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time, writer, nodeId), loggers, time, notifier)
+            {
+                StoreWriter = writer,
+            };
         });
         var admin = AdminComposition.Plan(options);
         builder.WebHost.ConfigureKestrel(k =>
@@ -91,6 +101,9 @@ internal sealed class NodeHost : IAsyncDisposable
         // Build the server context now so configuration errors surface before listening.
         var ctx = app.Services.GetRequiredService<SmbServerContext>();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
+        // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do.
+        var restored = await ctx.FileState.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
+        log.LogInformation("state store {Kind}, node {Node}: {Count} durable opens restored", store.Kind, nodeId, restored);
         await app.StartAsync().ConfigureAwait(false);
         try
         {
@@ -106,7 +119,25 @@ internal sealed class NodeHost : IAsyncDisposable
         }
         foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
         foreach (var s in ctx.Shares) log.LogInformation("share {Share} -> {Path} [{Vfs}]", s.Name, s.Stack.RootPath, string.Join(",", options.Shares.First(x => x.Name == s.Name).Vfs));
-        return new NodeHost(app, admin);
+        return new NodeHost(app, admin, ctx.StoreWriter!);
+    }
+
+    private static async Task<IStateStore> OpenStoreAsync(CaStorageOptions o, string dataDir)
+    {
+        // A PostgreSQL connection makes the node a cluster member with the shared store; alone it keeps SQLite.
+        IStateStore store = string.IsNullOrWhiteSpace(o.Cluster.ConnectionString)
+            ? new SqliteStateStore(Path.Combine(dataDir, "state.db"))
+            : new PostgresStateStore(o.Cluster.ConnectionString);
+        try
+        {
+            await store.MigrateAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigurationException($"state store {store.Kind}: {ex.Message}");
+        }
+        return store;
     }
 
     public Task RunAsync() => _app.WaitForShutdownAsync();
@@ -116,6 +147,9 @@ internal sealed class NodeHost : IAsyncDisposable
         await _admin.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        // Commits what is queued, then closes the store.
+        await _store.DisposeAsync().ConfigureAwait(false);
+        await _store.Store.DisposeAsync().ConfigureAwait(false);
     }
 
     private static void ApplyCommandLine(CaStorageOptions o, CommandLine cli)
@@ -126,6 +160,8 @@ internal sealed class NodeHost : IAsyncDisposable
         if (cli.Encryption is not null) o.Encryption = cli.Encryption;
         if (cli.Admin is not null) o.Admin.Listen = cli.Admin;
         if (cli.Metrics is not null) o.Admin.MetricsListen = cli.Metrics;
+        if (cli.NodeId is not null) o.Cluster.NodeId = cli.NodeId;
+        if (cli.Postgres is not null) o.Cluster.ConnectionString = cli.Postgres;
         foreach (var (name, path, ca) in cli.Shares)
         {
             o.Shares.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

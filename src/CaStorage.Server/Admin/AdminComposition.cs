@@ -73,7 +73,7 @@ internal sealed class AdminComposition : IAsyncDisposable
         var state = server.FileState as IFileStateInspector
             ?? throw new InvalidOperationException("the state tier does not offer inspection");
         var version = typeof(AdminComposition).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
-        var node = new AdminNode(options.Cluster.NodeId is { Length: > 0 } id ? id : Environment.MachineName, smbEndpoints,
+        var node = new AdminNode(options.Cluster.NodeId!, smbEndpoints,
             Grpc?.EndPoint.ToString() ?? "", server.StartTime, version);
 
         var health = new HealthService();

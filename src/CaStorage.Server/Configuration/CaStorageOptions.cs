@@ -88,11 +88,17 @@ public sealed class AdminOptions
     public bool MetricsRequireToken { get; set; }
 }
 
-/// <summary>Cluster membership. Today only the node's id; the cluster work adds the PostgreSQL connection here.</summary>
+/// <summary>Cluster membership and the shared state store.</summary>
 public sealed class ClusterOptions
 {
-    /// <summary>This node's id in the admin API and logs (default: the host name).</summary>
+    /// <summary>This node's id in the state store, the admin API and logs (a StatefulSet pod name; default: the host name).</summary>
     public string? NodeId { get; set; }
+
+    /// <summary>
+    /// PostgreSQL connection string (Npgsql form, e.g. "Host=db;Username=castorage;Database=castorage"): durable and
+    /// persistent handles live there, shared by every node. Empty: a single node with SQLite in the data directory.
+    /// </summary>
+    public string? ConnectionString { get; set; }
 }
 
 public sealed class ShareOptions

@@ -39,10 +39,16 @@ internal sealed class SmbMetrics
         registry.CreateGauge("castorage_smb_connections", "Open SMB client connections.", () => server.ConnectionCount);
         registry.CreateGauge("castorage_smb_sessions", "SMB sessions (authenticated or authenticating).", () => server.SessionCount);
         registry.CreateGauge("castorage_smb_opens", "Open handles on this node.", () => server.CountOpens(static _ => true));
-        // Durable and persistent handles arrive with the durable-handle work; until then these stay 0.
-        registry.CreateGauge("castorage_smb_opens_durable", "Open handles that are durable (v1 or v2).", () => server.CountOpens(static o => o.Durable));
-        registry.CreateGauge("castorage_smb_opens_persistent", "Open handles that are persistent (CA shares).", () => server.CountOpens(static o => o.Persistent));
-        registry.CreateGauge("castorage_smb_opens_disconnected", "Durable or persistent handles whose client is disconnected.", () => server.CountOpens(static o => o.Disconnected));
+        registry.CreateGauge("castorage_smb_opens_durable", "Connected open handles that are durable (v1 or v2).", () => server.CountOpens(static o => o.Durable));
+        registry.CreateGauge("castorage_smb_opens_persistent", "Connected open handles that are persistent (CA shares).", () => server.CountOpens(static o => o.Persistent));
+        registry.CreateGauge("castorage_smb_opens_disconnected", "Durable or persistent handles kept for a client that is disconnected.", () => server.FileState.DisconnectedOpenCount);
+        if (server.StoreWriter is { } store)
+        {
+            // Group commit: mutations per batch rise with load; commit time is what a durable reply waits for.
+            registry.CreateGauge("castorage_store_commit_batches", "State store transactions committed (cumulative).", () => store.Batches);
+            registry.CreateGauge("castorage_store_commit_mutations", "State store mutations committed (cumulative).", () => store.Mutations);
+            registry.CreateGauge("castorage_store_commit_seconds", "Time spent committing state store transactions (cumulative).", () => store.CommitTime.TotalSeconds);
+        }
         registry.CreateGauge("castorage_state_active_files", "Files with coordination state (file actors) in the state tier.", () => server.FileState.ActiveFileCount);
         registry.CreateGauge("castorage_draining", "1 while the node refuses new client connections (drain).", () => server.Draining ? 1 : 0);
     }

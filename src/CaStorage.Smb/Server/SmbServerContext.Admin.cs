@@ -91,7 +91,7 @@ public sealed partial class SmbServerContext : ISessionDirectory
 
     private static OpenView ViewOf(SmbOpen o) => new(o.Id, o.VolatileId, o.Session.Id, o.Tree.Id, o.Tree.ShareOrNull?.Name ?? "IPC$",
         o.File.Path, UserOf(o.Session), o.Session.Connection.RemoteEndPoint?.ToString() ?? "", o.Access, o.OplockLevel, o.Lease, o.Key,
-        o.IsDirectory, Durable: false, Persistent: false, Disconnected: false);
+        o.IsDirectory, Durable: o.Durable is not null, Persistent: o.Durable?.Persistent == true, Disconnected: false);
 
     /// <summary>"3.1.1" for 0x0311.</summary>
     private static string DialectName(ushort dialect) => dialect switch

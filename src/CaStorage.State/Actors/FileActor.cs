@@ -59,6 +59,12 @@ internal sealed partial class FileActor
 
     private sealed record OpenEntry(OpenRequest Request)
     {
+        /// <summary>Settable: a reconnect moves the open to the client's new connection (Owner).</summary>
+        public OpenRequest Request { get; set; } = Request;
+        /// <summary>Set for durable and persistent opens (FileActor.Durable.cs).</summary>
+        public DurableState? Durable { get; set; }
+        /// <summary>Open.LockSequenceArray, created by the first LOCK that carries a sequence (FileActor.Durable.cs).</summary>
+        public byte[]? LockSequences { get; set; }
         public bool DeletePendingByThis { get; set; }
         public byte Oplock { get; set; }
         /// <summary>Set while an oplock break waits for its acknowledgement.</summary>
@@ -100,13 +106,14 @@ internal sealed partial class FileActor
 
     private void Handle(Command cmd)
     {
+        _persisted = null;
         switch (cmd)
         {
             case RequestOpen m: TryOpen(m); break;
-            case AckOplock m: m.Reply.TrySetResult(DoAckOplock(m.Open, m.Level)); break;
-            case AckLease m: m.Reply.TrySetResult(DoAckLease(m.Lease, m.State)); break;
+            case AckOplock m: Reply(m.Reply, DoAckOplock(m.Open, m.Level)); break;
+            case AckLease m: Reply(m.Reply, DoAckLease(m.Lease, m.State)); break;
             case BreakTimeout m: DoBreakTimeout(m.Target); break;
-            case Close m: m.Reply.TrySetResult(DoClose(m.Open)); break;
+            case Close m: Reply(m.Reply, DoClose(m.Open)); break;
             case SetDeletePending m: m.Reply.TrySetResult(DoSetDeletePending(m.Open, m.Value)); break;
             case QueryDeletePending m: m.Reply.TrySetResult(_deletePending); break;
             case CheckRename m: m.Reply.TrySetResult(DoCheckRename(m.Open)); break;
@@ -116,11 +123,18 @@ internal sealed partial class FileActor
             case CancelLock m:
                 if (_waiters.RemoveAll(w => w.Reply == m.Pending) > 0) m.Pending.TrySetResult(NtStatus.Cancelled);
                 break;
-            case Unlock m: m.Reply.TrySetResult(DoUnlock(m.Open, m.Ranges)); break;
+            case Unlock m:
+                if (IsLockReplay(m.Open, m.Sequence)) { m.Reply.TrySetResult(NtStatus.Success); break; }
+                var unlocked = DoUnlock(m.Open, m.Ranges);
+                if (unlocked == NtStatus.Success) RecordLockSequence(m.Open, m.Sequence);
+                Reply(m.Reply, unlocked);
+                break;
             case CheckIo m: m.Reply.TrySetResult(DoCheckIo(m.Open, m.Offset, m.Length, m.Write)); break;
             case Deleted m: _deletePending = false; m.Reply.TrySetResult(true); break;
             case TakeSnapshot m: m.Reply.TrySetResult(DoSnapshot()); break;
+            default: HandleDurable(cmd); break;
         }
+        if (_toPurge.Count > 0) ProcessPurges();
     }
 
     // ---- Opens, oplocks and leases -------------------------------------------------------------------------
@@ -153,6 +167,8 @@ internal sealed partial class FileActor
                 if (l.BreakingTo is { } to && (l.State & LeaseState.Handle) != 0) waiting = true;
             }
         }
+        // Disconnected durable opens that had to be broken are gone now: decide again without them.
+        if (_toPurge.Count > 0) { ProcessPurges(); TryOpen(m); return; }
         if (conflict)
         {
             if (waiting) _parked.Add(m);
@@ -180,11 +196,12 @@ internal sealed partial class FileActor
                 if (l.BreakingTo is { } to && ((l.State & ~to) & LeaseState.Write) != 0) waiting = true;
             }
         }
+        if (_toPurge.Count > 0) { ProcessPurges(); TryOpen(m); return; }
         if (waiting) { _parked.Add(m); return; }
 
         var entry = new OpenEntry(req);
         _opens[req.Open] = entry;
-        m.Reply.TrySetResult(Grant(entry));
+        GrantDurable(m, entry, Grant(entry));
     }
 
     private OpenDecision Grant(OpenEntry entry)
@@ -238,6 +255,7 @@ internal sealed partial class FileActor
 
     private void BreakOplock(OpenEntry e, byte to)
     {
+        if (PurgeInsteadOfBreak(e)) return;
         e.BreakingTo = to;
         e.BreakTimer = _time.CreateTimer(_ => Post(new BreakTimeout(e)), null, BreakTimeoutPeriod, Timeout.InfiniteTimeSpan);
         _notifier.OplockBreak(e.Request.Owner, e.Request.Open, to);
@@ -252,6 +270,7 @@ internal sealed partial class FileActor
 
     private void BreakLease(LeaseEntry l, LeaseState to)
     {
+        if (PurgeInsteadOfBreak(l)) return;
         var current = l.State;
         // An acknowledgement is needed when write or handle caching is withdrawn (MS-SMB2 3.3.4.7).
         var ackRequired = (current & (LeaseState.Write | LeaseState.Handle)) != 0;
@@ -300,6 +319,7 @@ internal sealed partial class FileActor
         e.BreakingTo = null;
         e.BreakTimer?.Dispose();
         e.BreakTimer = null;
+        Save(e);
         RecountReadCachers();
         RetryParked();
         return (NtStatus.Success, e.Oplock);
@@ -315,6 +335,7 @@ internal sealed partial class FileActor
         l.BreakingTo = null;
         l.BreakTimer?.Dispose();
         l.BreakTimer = null;
+        SaveLeaseHolders(l.Id);
         RecountReadCachers();
         RetryParked();
         return NtStatus.Success;
@@ -375,12 +396,15 @@ internal sealed partial class FileActor
     private void DoLock(RequestLock m)
     {
         if (!_opens.ContainsKey(m.Open)) { m.Reply.TrySetResult(NtStatus.FileClosed); return; }
+        if (IsLockReplay(m.Open, m.Sequence)) { m.Reply.TrySetResult(NtStatus.Success); return; }
         // Byte-range locks end other opens' read caching (Windows breaks level II oplocks on lock).
         BreakReadCaches(m.Open);
         if (CanGrant(m.Open, m.Ranges))
         {
             GrantLocks(m.Open, m.Ranges);
-            m.Reply.TrySetResult(NtStatus.Success);
+            RecordLockSequence(m.Open, m.Sequence);
+            Save(m.Open);
+            Reply(m.Reply, NtStatus.Success);
         }
         else if (m.FailImmediately)
         {
@@ -411,6 +435,7 @@ internal sealed partial class FileActor
         picked.Sort();
         for (var i = picked.Count - 1; i >= 0; i--) _locks.RemoveAt(picked[i]);
         Volatile.Write(ref _lockCount, _locks.Count);
+        Save(open);
         RetryWaiters();
         return NtStatus.Success;
     }
@@ -425,7 +450,9 @@ internal sealed partial class FileActor
             {
                 _waiters.RemoveAt(i);
                 GrantLocks(w.Open, w.Ranges);
-                w.Reply.TrySetResult(NtStatus.Success);
+                RecordLockSequence(w.Open, w.Sequence);
+                Save(w.Open);
+                Reply(w.Reply, NtStatus.Success);
                 continue;
             }
             i++;
@@ -457,6 +484,7 @@ internal sealed partial class FileActor
         if (!_opens.Remove(id, out var e)) return new CloseOutcome(false, _opens.Count == 0);
         if (e.Request.DeleteOnClose) _deletePending = true;
         e.BreakTimer?.Dispose();
+        Forget(e);
         if (e.Lease is { } lid && _leases.TryGetValue(lid, out var lease) && --lease.Opens == 0)
         {
             lease.BreakTimer?.Dispose();

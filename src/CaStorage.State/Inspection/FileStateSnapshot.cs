@@ -6,8 +6,12 @@ namespace CaStorage.State.Inspection;
 public sealed record FileStateSnapshot(FileKey File, IReadOnlyList<OpenStateView> Opens, IReadOnlyList<LockView> Locks,
     IReadOnlyList<LeaseView> Leases, bool DeletePending);
 
-/// <summary>An open as the state tier records it: access and sharing, oplock, lease, and the owner its breaks go to.</summary>
-public readonly record struct OpenStateView(OpenId Open, AccessMask Access, ShareAccess Share, byte Oplock, byte? BreakingTo, LeaseId? Lease, string Owner);
+/// <summary>
+/// An open as the state tier records it: access and sharing, oplock, lease, the owner its breaks go to, and for a
+/// durable or persistent open its stored record (DisconnectedAtMs set while no connection holds it).
+/// </summary>
+public readonly record struct OpenStateView(OpenId Open, AccessMask Access, ShareAccess Share, byte Oplock, byte? BreakingTo, LeaseId? Lease, string Owner,
+    Persistence.DurableOpenRecord? Durable = null);
 
 /// <summary>A granted byte-range lock.</summary>
 public readonly record struct LockView(OpenId Open, ulong Offset, ulong Length, bool Exclusive);
