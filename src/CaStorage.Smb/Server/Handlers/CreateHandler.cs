@@ -98,7 +98,7 @@ internal static partial class CreateHandler
         SmbReader.TryU8(s, b + 3, out var requestedOplock);
         var lease = c.Dialect >= SmbDialect.Smb210 && requestedOplock == OplockLevel.Lease ? ParseLease(s, contexts, c) : null;
         if (requestedOplock == OplockLevel.Lease && lease is null) requestedOplock = OplockLevel.None;
-        if (await CheckReplayAsync(c, r, durable, requestedOplock, lease).ConfigureAwait(false) is { } replayed) return replayed;
+        if (await CheckReplayAsync(c, r, name, durable, requestedOplock, lease).ConfigureAwait(false) is { } replayed) return replayed;
         await CloseOtherInstanceAsync(c, durable).ConfigureAwait(false);
 
         var ops = tree.Vfs.Ops;
