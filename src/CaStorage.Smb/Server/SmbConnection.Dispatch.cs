@@ -136,6 +136,8 @@ internal sealed partial class SmbConnection
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var status = await RunHandlerAsync(req, charge).ConfigureAwait(false);
+        // The request is no longer outstanding on its open's channel sequence (an async one counts until its interim).
+        req.SequencedOpen?.ChannelSequence.Leave(req.Header.ChannelSequence);
         h = req.Header;
         Server.Metrics.RequestCompleted(h.Command, status, System.Diagnostics.Stopwatch.GetTimestamp() - started);
 

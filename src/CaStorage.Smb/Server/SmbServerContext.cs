@@ -103,6 +103,22 @@ public sealed partial class SmbServerContext
     /// </summary>
     internal ulong NextVolatileId() => (ulong)Interlocked.Increment(ref _nextVolatileId);
 
+    // CREATEs with a CreateGuid that wait (STATUS_PENDING) for a break: a replay of one is refused until it finishes.
+    private readonly ConcurrentDictionary<(Guid Client, Guid Create), int> _pendingCreates = new();
+
+    internal (Guid, Guid)? BeginPendingCreate(Guid client, Guid create)
+    {
+        _pendingCreates.AddOrUpdate((client, create), 1, static (_, n) => n + 1);
+        return (client, create);
+    }
+
+    internal void EndPendingCreate((Guid Client, Guid Create) key)
+    {
+        if (_pendingCreates.AddOrUpdate(key, 0, static (_, n) => n - 1) <= 0) _pendingCreates.TryRemove(new KeyValuePair<(Guid, Guid), int>(key, 0));
+    }
+
+    internal bool IsCreatePending(Guid client, Guid create) => _pendingCreates.ContainsKey((client, create));
+
     internal void TrackOpen(SmbOpen open) => _opens[open.Id] = open;
     internal void UntrackOpen(SmbOpen open) => _opens.TryRemove(new KeyValuePair<OpenId, SmbOpen>(open.Id, open));
     internal bool TryGetOpen(OpenId id, out SmbOpen open) => _opens.TryGetValue(id, out open!);

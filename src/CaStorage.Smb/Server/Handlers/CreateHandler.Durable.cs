@@ -39,7 +39,10 @@ internal static partial class CreateHandler
     /// </summary>
     private static async ValueTask<NtStatus?> CheckReplayAsync(SmbConnection c, SmbRequest r, string name, DurableAsk ask, byte requestedOplock, LeaseRequest? lease)
     {
-        if (ask.RequestVersion != 2 || !c.Server.FileState.TryFindByCreateGuid(c.ClientGuid, ask.CreateGuid, out var id, out _)) return null;
+        if (ask.RequestVersion != 2) return null;
+        // The original is still waiting (for a break acknowledgement): its replay cannot be answered yet (Samba, "sane").
+        if ((r.Header.Flags & SmbFlags.ReplayOperation) != 0 && c.Server.IsCreatePending(c.ClientGuid, ask.CreateGuid)) return NtStatus.FileNotAvailable;
+        if (!c.Server.FileState.TryFindByCreateGuid(c.ClientGuid, ask.CreateGuid, out var id, out _)) return null;
         if ((r.Header.Flags & SmbFlags.ReplayOperation) == 0) return NtStatus.DuplicateObjectId;
         if (!c.Server.TryGetOpen(id, out var open) || open.Closed != 0)
         {
@@ -49,14 +52,20 @@ internal static partial class CreateHandler
             var st = await ReconnectAsync(c, r, r.Tree!, name, reclaim, [], lease, replay: true).ConfigureAwait(false);
             return st == NtStatus.ObjectNameNotFound ? null : st;
         }
+        // Used since its CREATE: the replay is a new open (its DUPLICATE_OBJECTID check above still holds).
+        if (!open.ReplayEligible) return null;
         // A replay with a lease must name the lease the open has (Samba).
         if (lease is not null && (open.Lease is not { } held || held.Key != lease.Id.Key)) return NtStatus.AccessDenied;
+        // The lease as it is now (a later create of the same client may have upgraded it: smb2.replay.replay-dhv2-lease1).
+        var leaseNow = open.LeaseGrant;
+        if (leaseNow is not null && await c.Server.FileState.GetDurableAsync(open.Key, open.Id).ConfigureAwait(false) is { Lease: { } stored })
+            leaseNow = leaseNow with { State = stored.State, Epoch = stored.Epoch };
         var decision = OpenDecision.Granted with
         {
             // The oplock answered is the one asked for (Windows and Samba do the same for replays).
             Oplock = requestedOplock,
             Durable = open.Durable is { } g && (requestedOplock is OplockLevel.Batch or OplockLevel.Lease) ? g : null,
-            Lease = open.LeaseGrant,
+            Lease = leaseNow,
         };
         var info = await open.Tree.Vfs.Ops.FstatAsync(open.File, c.Closed).ConfigureAwait(false);
         if (!info.IsSuccess) return info.Status;

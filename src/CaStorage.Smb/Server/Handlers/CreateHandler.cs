@@ -163,7 +163,18 @@ internal static partial class CreateHandler
         }
         // The open waits for oplock/lease breaks to be acknowledged: answer STATUS_PENDING now (as Windows does).
         var task = pending.AsTask();
-        return r.GoAsync(async (o, _) => await finish.RunAsync(await task.ConfigureAwait(false), o, o.Length - SmbHeader.Size).ConfigureAwait(false));
+        var replayKey = durable.RequestVersion == 2 ? c.Server.BeginPendingCreate(c.ClientGuid, durable.CreateGuid) : null;
+        return r.GoAsync(async (o, _) =>
+        {
+            try
+            {
+                return await finish.RunAsync(await task.ConfigureAwait(false), o, o.Length - SmbHeader.Size).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (replayKey is { } k) c.Server.EndPendingCreate(k);
+            }
+        });
     }
 
     /// <param name="DurableVersion">1 (DHnQ) or 2 (DH2Q): answer with that context when durability is granted.</param>
@@ -198,6 +209,7 @@ internal static partial class CreateHandler
                 LeaseGrant = decision.Lease,
                 Durable = decision.Durable,
                 DurableVersion = Wants.DurableVersion,
+                ReplayEligible = Wants.DurableVersion == 2,
                 CreateAction = Action,
             };
             C.AddOpen(open);
