@@ -4,7 +4,7 @@
 #   tests/run-all.sh [--only SUITE[,SUITE...]] [--no-build]
 #
 # SUITE is one of: dotnet, smbtorture, smbclient, impacket, impacket-restart,
-# admin, yamllint
+# admin, cluster, yamllint
 # (default: all, in that order). Steps:
 #   build       dotnet build -c Release CaStorage.sln
 #   dotnet      dotnet test CaStorage.sln (Release, --no-build), counted from
@@ -21,6 +21,10 @@
 #   admin       tests/admin/run.sh (admin API with python3-grpcio and smbclient:
 #               list/close a real client's open, metrics, health, reflection,
 #               shares, logoff, drain, castorctl, the token rule)
+#   cluster     tests/cluster/run.sh (a 3-node cluster from cluster/up.sh with
+#               PostgreSQL and HAProxy; clients on two different nodes: lease
+#               break and blocking lock across nodes, sharing violation,
+#               delete-on-close)
 #   yamllint    tests/deploy/yamllint.sh (docker-compose, Helm chart, HAProxy)
 # Each suite prints "<suite>: N passed, N failed[, N skipped]" as its last
 # line; a suite that cannot run (missing tool, no server, crash, timeout)
@@ -34,7 +38,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-all_suites=(dotnet smbtorture smbclient impacket impacket-restart admin yamllint)
+all_suites=(dotnet smbtorture smbclient impacket impacket-restart admin cluster yamllint)
 only=""
 build=1
 internal_dotnet=0
@@ -67,6 +71,7 @@ fi
 : "${SMBCLIENT_TIMEOUT:=900}"
 : "${IMPACKET_TIMEOUT:=600}"
 : "${ADMIN_TIMEOUT:=600}"
+: "${CLUSTER_TIMEOUT:=900}"
 : "${YAMLLINT_TIMEOUT:=120}"
 
 logs="$REPO/artifacts/test-logs"
@@ -174,6 +179,7 @@ for suite in "${suites[@]}"; do
         impacket) run_suite impacket "$IMPACKET_TIMEOUT" "$REPO/tests/impacket/run.sh" ;;
         impacket-restart) run_suite impacket-restart "$IMPACKET_TIMEOUT" "$REPO/tests/impacket/run.sh" restart ;;
         admin) run_suite admin "$ADMIN_TIMEOUT" "$REPO/tests/admin/run.sh" ;;
+        cluster) run_suite cluster "$CLUSTER_TIMEOUT" "$REPO/tests/cluster/run.sh" ;;
         yamllint) run_suite yamllint "$YAMLLINT_TIMEOUT" "$REPO/tests/deploy/yamllint.sh" ;;
     esac
 done

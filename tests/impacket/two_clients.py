@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Two impacket clients on two connections: lease breaks and byte-range locks.
 
-usage: two_clients.py [--target HOST:PORT] [--share NAME] [--dialects 3.0.2,2.1]
-                      [--list]
+usage: two_clients.py [--target HOST:PORT] [--target2 HOST:PORT] [--share NAME]
+                      [--dialects 3.0.2,2.1] [--suite NAME] [--list]
 
 Without --target a CaStorage server is started (the Release build, as
 tests/lib/common.sh starts it: random free port on 127.0.0.1, a fresh data
 directory, the two test accounts) and stopped at the end. --target runs
 the same cases against any server, e.g. Samba's smbd from
-tests/conformance/samba-peer.sh, to check the script itself.
+tests/conformance/samba-peer.sh, to check the script itself. --target2
+connects client 2 elsewhere: another node of a cluster (tests/cluster/run.sh).
 
 Cases (each one counted; any exception or timeout fails the case and the
 ones that depend on it):
@@ -103,7 +104,7 @@ def lease_scenario(res, args, dialect_name):
     worker = None
     try:
         c1 = Client("client1", args.host, args.port, args.user1, args.pass1, args.share, dialect)
-        c2 = Client("client2", args.host, args.port, args.user2, args.pass2, args.share, dialect)
+        c2 = Client("client2", args.host2, args.port2, args.user2, args.pass2, args.share, dialect)
 
         # granted
         m = c1.wait(c1.create_send(fname, FILE_READ_DATA | FILE_WRITE_DATA, share, (key, RWH, v2)))
@@ -232,7 +233,7 @@ def lock_scenario(res, args):
     c1 = c2 = None
     try:
         c1 = Client("client1", args.host, args.port, args.user1, args.pass1, args.share, SMB2_DIALECT_302)
-        c2 = Client("client2", args.host, args.port, args.user2, args.pass2, args.share, SMB2_DIALECT_302)
+        c2 = Client("client2", args.host2, args.port2, args.user2, args.pass2, args.share, SMB2_DIALECT_302)
         fid1 = open_plain(c1, fname, FILE_READ_DATA | FILE_WRITE_DATA)
         fid2 = open_plain(c2, fname, FILE_READ_DATA | FILE_WRITE_DATA)
 
@@ -307,6 +308,8 @@ def lock_scenario(res, args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", help="HOST:PORT of a running server (default: start CaStorage)")
+    ap.add_argument("--target2", help="HOST:PORT for client 2 (default: client 1's): another node of a cluster")
+    ap.add_argument("--suite", default="impacket", help="name on the last line")
     ap.add_argument("--share", default="share")
     ap.add_argument("--dialects", default="3.0.2,2.1", help="dialects of the lease cases (3.0.2, 2.1)")
     ap.add_argument("--list", action="store_true", help="print the case names and exit")
@@ -329,6 +332,10 @@ def main():
             server = Server(repo_root(), [(args.user1, args.pass1), (args.user2, args.pass2)])
             args.host, args.port = server.host, server.port
             print(f"CaStorage on {args.host}:{args.port} (pid {server.proc.pid})", flush=True)
+        args.host2, args.port2 = args.host, args.port
+        if args.target2:
+            args.host2, _, port2 = args.target2.rpartition(":")
+            args.port2 = int(port2)
         for d in dialects:
             lease_scenario(res, args, d)
         lock_scenario(res, args)
@@ -339,7 +346,7 @@ def main():
     finally:
         if server is not None:
             server.stop()
-    return res.summary("impacket")
+    return res.summary(args.suite)
 
 
 if __name__ == "__main__":

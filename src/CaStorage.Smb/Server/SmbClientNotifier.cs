@@ -14,6 +14,12 @@ public sealed class SmbClientNotifier : IClientNotifier
     internal void Register(SmbConnection c) => _connections[c.Id] = c;
     internal void Unregister(SmbConnection c) => _connections.TryRemove(new KeyValuePair<string, SmbConnection>(c.Id, c));
 
+    /// <summary>Drops every client connection (a fenced cluster node must stop serving at once).</summary>
+    public void AbortAll()
+    {
+        foreach (var c in _connections.Values) c.Abort();
+    }
+
     /// <summary>Connections registered now (every live SMB connection of this node).</summary>
     public int ConnectionCount => _connections.Count;
 

@@ -155,6 +155,13 @@ internal static partial class CreateHandler
         }, ct);
         var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants,
             CreateAccess.Maximal(tree, vr.Value!));
+        // A durable open waits for its store commit (milliseconds): that is not worth an interim response, a break is.
+        if (!pending.IsCompleted && durable.RequestVersion != 0)
+        {
+            var t = pending.AsTask();
+            await Task.WhenAny(t, Task.Delay(CommitGrace, ct)).ConfigureAwait(false);
+            pending = new ValueTask<OpenDecision>(t);
+        }
         if (pending.IsCompleted)
         {
             var st = await finish.RunAsync(await pending.ConfigureAwait(false), r.Out, r.ResponseStart).ConfigureAwait(false);
@@ -178,6 +185,9 @@ internal static partial class CreateHandler
     }
 
     /// <param name="DurableVersion">1 (DHnQ) or 2 (DH2Q): answer with that context when durability is granted.</param>
+    /// <summary>How long a durable CREATE waits for its store commit before answering STATUS_PENDING.</summary>
+    private static readonly TimeSpan CommitGrace = TimeSpan.FromMilliseconds(200);
+
     private sealed record Wants(bool MaximalAccess, bool FileId, int DurableVersion);
 
     private static uint ModeOf(CreateOptions options) =>
