@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using CaStorage.Cluster.Rpc;
 using CaStorage.Rpc;
 using CaStorage.State;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
+using V1 = CaStorage.Cluster.V1;
 
 namespace CaStorage.Cluster;
 
@@ -18,8 +20,10 @@ public sealed class ClusterRuntime : IAsyncDisposable
 {
     private readonly WebApplication _rpc;
 
-    private ClusterRuntime(ClusterMembership membership, ClusterFileStateService router, ClusterNotifier notifier, WebApplication rpc)
+    private ClusterRuntime(ClusterMembership membership, ClusterFileStateService router, ClusterNotifier notifier, WebApplication rpc,
+        StrongBox<IOpenDirectory?> directory)
     {
+        _directory = directory;
         Membership = membership;
         FileState = router;
         Notifier = notifier;
@@ -27,9 +31,16 @@ public sealed class ClusterRuntime : IAsyncDisposable
     }
 
     public ClusterMembership Membership { get; }
+
+    /// <summary>This node's connected opens (the SMB layer), told to a node that takes a shard; set once it exists.</summary>
+    public IOpenDirectory? Directory { get => _directory.Value; set => _directory.Value = value; }
+    private readonly StrongBox<IOpenDirectory?> _directory;
     /// <summary>The state tier as the SMB layer sees it (routes to shard owners).</summary>
     public IFileStateService FileState { get; }
     public ClusterNotifier Notifier { get; }
+
+    /// <summary>The owner-tag prefix of this node's client connections (breaks are routed by it).</summary>
+    public string OwnerPrefix => Membership.OwnerPrefix;
 
     /// <param name="local">This node's file actors (all shards local in shape; only owned shards used).</param>
     /// <param name="notifier">The same notifier <paramref name="local"/> was built with.</param>
@@ -40,10 +51,35 @@ public sealed class ClusterRuntime : IAsyncDisposable
         var log = loggers.CreateLogger("CaStorage.Cluster");
         var membership = new ClusterMembership(options, log);
         var host = (IShardHost)local;
+        var directory = new StrongBox<IOpenDirectory?>();
+        var peers = new PeerClients(membership);
         membership.ShardsAcquired = async shards =>
         {
-            var n = await host.RestoreShardsAsync(shards.Select(s => s.Shard).ToHashSet(), CancellationToken.None).ConfigureAwait(false);
-            if (n > 0) log.LogInformation("cluster: {Count} durable opens restored with {Shards} shards", n, shards.Count);
+            // 1. What the store keeps (durable and persistent opens, disconnected until proven otherwise);
+            // 2. what every live node's clients hold now (their opens carry on; durable ones are connected again).
+            var set = shards.Select(s => s.Shard).ToHashSet();
+            var n = await host.RestoreShardsAsync(set, CancellationToken.None).ConfigureAwait(false);
+            var held = new List<ReassertedOpen>(directory.Value?.ConnectedOpens(set) ?? []);
+            var query = new V1.ShardList();
+            query.Shards.AddRange(set);
+            foreach (var node in membership.View.Nodes.Where(x => x.Live && x.NodeId != options.NodeId))
+            {
+                if (!peers.TryGet(node.NodeId, out var client)) continue;
+                try
+                {
+                    var answer = await client.UnaryAsync<V1.ShardList, V1.OpenList>(BreaksRpcService.Service.FindMethodByName("Opens"), query,
+                        TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    held.AddRange(answer.Opens.Select(ClusterWire.Of));
+                }
+                catch (RpcException ex)
+                {
+                    log.LogWarning("cluster: opens of node {Node} in {Count} new shards unknown: {Reason}", node.NodeId, set.Count, ex.Message);
+                }
+            }
+            await host.ReassertAsync(held).ConfigureAwait(false);
+            if (n > 0 || held.Count > 0)
+                log.LogInformation("cluster: {Shards} shards taken: {Restored} durable opens restored, {Held} opens of connected clients reasserted",
+                    shards.Count, n, held.Count);
         };
         membership.ShardReleasing = s =>
         {
@@ -51,11 +87,12 @@ public sealed class ClusterRuntime : IAsyncDisposable
             return Task.CompletedTask;
         };
         membership.Fenced = fenced;
+        membership.MembersGone = host.MembersGoneAsync;
         notifier.Attach(membership);
 
         var table = new GrpcMethodTable();
         new FileStateRpcService(local, membership).MapTo(table);
-        new BreaksRpcService(notifier).MapTo(table);
+        new BreaksRpcService(notifier, () => directory.Value).MapTo(table);
         var grpc = new GrpcServer(table, loggers);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -79,7 +116,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
             throw;
         }
         log.LogInformation("cluster: node {Node} serving cluster RPC on {Endpoint}, owning {Count} shards", options.NodeId, endpoint, membership.OwnedShards.Count);
-        return new ClusterRuntime(membership, router, notifier, app);
+        return new ClusterRuntime(membership, router, notifier, app, directory);
     }
 
     public async ValueTask DisposeAsync()

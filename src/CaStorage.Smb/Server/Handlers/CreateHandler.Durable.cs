@@ -158,7 +158,21 @@ internal static partial class CreateHandler
             DurableVersion = rec.DurableVersion,
             Position = rec.Position,
             CreateAction = CreateAction.Opened,
+            StateRequest = new OpenRequest
+            {
+                File = rec.File, Open = rec.Id, Access = rec.Access, Share = rec.ShareAccess, IsDirectory = rec.IsDirectory,
+                DeleteOnClose = rec.DeleteOnClose, Owner = c.Server.OwnerOf(c),
+                RequestedOplock = decision.Lease is null ? decision.Oplock : OplockLevel.Lease,
+                Lease = decision.Lease is { } lg ? new LeaseRequest(lg.Id, lg.State, lg.Version, lg.ParentKey, lg.Epoch) : null,
+                Durable = new DurableRequest
+                {
+                    Version = rec.DurableVersion, TimeoutMs = rec.TimeoutMs, Persistent = rec.Persistent, CreateGuid = rec.CreateGuid,
+                    ClientGuid = rec.ClientGuid, AppInstanceId = rec.AppInstanceId, SessionId = session.Id, UserName = rec.UserName,
+                    UserSid = rec.UserSid, Path = rec.Path, CreateOptions = rec.CreateOptions,
+                },
+            },
         };
+        open.LockMirror.AddRange(rec.Locks);
         c.AddOpen(open);
         r.Compound.LastOpen = open;
         // A reconnect answers without durable contexts; the lease context comes back when one was sent.
