@@ -80,6 +80,16 @@ public sealed partial class SmbServerContext : IOpenDirectory
     /// <summary>The operators' view of the state tier (this node's file actors), when <see cref="FileState"/> routes elsewhere.</summary>
     public CaStorage.State.Inspection.IFileStateInspector? Inspector { get; init; }
 
+    /// <summary>In a cluster: ends a session another node holds (PreviousSessionId of a reconnect here).</summary>
+    public Func<ulong, string, Task>? EndRemoteSession { get; set; }
+
+    /// <summary>In a cluster: closes an open whose client is on another node; true when one did.</summary>
+    public Func<OpenId, Task<bool>>? CloseRemoteOpen { get; set; }
+
+    /// <summary>Does this node hold that session for that user?</summary>
+    public bool HoldsSession(ulong id, string user) =>
+        _sessions.TryGetValue(id, out var s) && string.Equals(s.User?.Name, user, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>"node/" in a cluster: opens are tagged with the node that holds their connection, for breaks.</summary>
     public string OwnerPrefix { get; init; } = "";
     internal string OwnerOf(SmbConnection c) => OwnerPrefix + c.Id;

@@ -87,6 +87,8 @@ internal static partial class CreateHandler
             await open.Session.Connection.CloseOpenAsync(open).ConfigureAwait(false);
             return;
         }
+        // Its client is on another node of the cluster: closed there, as its own CLOSE would.
+        if (c.Server.CloseRemoteOpen is { } closeRemote && await closeRemote(id).ConfigureAwait(false)) return;
         // Disconnected: only the state tier holds it.
         await c.Server.FileState.CloseAsync(key, id).ConfigureAwait(false);
     }
