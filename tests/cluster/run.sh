@@ -11,6 +11,8 @@
 #   tests/cluster/cross_node.py               sharing violation and delete-on-close seen from the other node
 #   tests/cluster/failover.py                 a client with persistent handles through the front address; its
 #                                             node SIGKILLed 20 times; reclaim, lock and lease kept, data intact
+#   tests/cluster/admin_ops.py                castorctl: nodes and shard owners, a disconnected persistent open
+#                                             after a node kill, drain moving a client without an error
 #   the smbtorture ratchet                    every entry of tests/conformance/smbtorture.pass against the front
 #                                             address, but those tests/cluster/single-server.txt names (with why)
 # Last line: "cluster: N passed, N failed" (the sum).
@@ -81,6 +83,7 @@ PY
 run_part smbtorture bash "$REPO_ROOT/tests/conformance/run-smbtorture.sh" --target "127.0.0.30:$port" --pass-file "$passlist" \
     --results "$REPO_ROOT/artifacts/smbtorture-cluster"
 
+run_part cluster-admin "$SYS_PYTHON" "$HERE/admin_ops.py" --front "127.0.0.30:$port" --dir "$dir"
 run_part cluster-failover "$SYS_PYTHON" "$HERE/failover.py" --front "127.0.0.30:$port" --dir "$dir" --kills "${FAILOVER_KILLS:-20}"
 
 echo "cluster: $passed passed, $failed failed"
