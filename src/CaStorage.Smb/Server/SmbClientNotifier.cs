@@ -17,14 +17,17 @@ public sealed class SmbClientNotifier : IClientNotifier
     /// <summary>Connections registered now (every live SMB connection of this node).</summary>
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The connection part of an owner tag ("node/connection" in a cluster, "connection" alone on one node).</summary>
+    private static string ConnectionOf(string owner) => owner[(owner.LastIndexOf('/') + 1)..];
+
     public void OplockBreak(string owner, OpenId open, byte newLevel)
     {
-        if (_connections.TryGetValue(owner, out var c)) c.SendOplockBreak(open, newLevel);
+        if (_connections.TryGetValue(ConnectionOf(owner), out var c)) c.SendOplockBreak(open, newLevel);
     }
 
     public void LeaseBreak(string owner, LeaseId lease, LeaseState current, LeaseState newState, ushort newEpoch, bool ackRequired, int version)
     {
-        if (!_connections.TryGetValue(owner, out var c) || c.ClientGuid != lease.ClientGuid)
+        if (!_connections.TryGetValue(ConnectionOf(owner), out var c) || c.ClientGuid != lease.ClientGuid)
             c = _connections.Values.FirstOrDefault(x => x.ClientGuid == lease.ClientGuid && x.Negotiated);
         c?.SendLeaseBreak(lease, current, newState, newEpoch, ackRequired, version);
     }

@@ -50,6 +50,9 @@ internal sealed class SmbRequest
     /// <summary>Set by <see cref="GoAsync"/>: the rest of the work, run after the interim STATUS_PENDING response.</summary>
     public AsyncWork? AsyncContinuation { get; private set; }
 
+    /// <summary>Set by the dispatcher when the request went asynchronous: starts its work, once the interim response is queued.</summary>
+    public Action? StartAsyncWork { get; set; }
+
     /// <summary>
     /// Turns this request asynchronous (MS-SMB2 3.3.4.2): the server answers STATUS_PENDING with an AsyncId now and
     /// runs <paramref name="work"/> in the background, which writes the final body and returns its status. The work

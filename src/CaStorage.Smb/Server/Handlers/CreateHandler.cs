@@ -136,7 +136,7 @@ internal static partial class CreateHandler
         }
 
         var key = new FileKey(tree.Share.Name, file.ShareModeId); // a named stream has its own share modes
-        var openId = NewOpenId();
+        var openId = OpenId.New(key);
         var truncates = action is CreateAction.Overwritten or CreateAction.Superseded;
         var wants = new Wants(contexts.Any(x => x.Name == "MxAc"), contexts.Any(x => x.Name == "QFid"), durable.RequestVersion);
         var pending = c.Server.FileState.OpenAsync(new OpenRequest
@@ -148,7 +148,7 @@ internal static partial class CreateHandler
             IsDirectory = file.IsDirectory,
             DeleteOnClose = (options & CreateOptions.DeleteOnClose) != 0,
             Truncates = truncates,
-            Owner = c.Id,
+            Owner = c.Server.OwnerOf(c),
             RequestedOplock = requestedOplock,
             Lease = lease,
             Durable = ToDurableRequest(c, r, tree, durable, file, options),
@@ -260,13 +260,6 @@ internal static partial class CreateHandler
         return new LeaseRequest(new LeaseId(c.ClientGuid, key), state & LeaseState.All, 1, Guid.Empty, 0);
     }
 
-    private static OpenId NewOpenId()
-    {
-        Span<byte> b = stackalloc byte[8];
-        RandomNumberGenerator.Fill(b);
-        var v = BinaryPrimitives.ReadUInt64LittleEndian(b) & 0x7FFF_FFFF_FFFF_FFFFUL;
-        return new OpenId(v == 0 ? 1 : v);
-    }
 
     /// <summary>MS-SMB2 2.2.13.2 SMB2_CREATE_CONTEXT chain: Next NameOffset NameLength Reserved DataOffset DataLength.</summary>
     internal static NtStatus ParseContexts(ReadOnlySpan<byte> s, uint offset, uint length, List<CreateContext> result)
