@@ -435,7 +435,7 @@ fi
 if has_part durable; then
     for n in ${durable_clients//,/ }; do
         row "(g) new file+write 4 KiB+close/s, plain, $n clients" "files_plain_c$n"
-        row "(g)  same, CaS CA share+persistent vs Samba plain" "files_ca_c$n" "files_plain_c$n"
+        row "(g) same, CA share+persistent, $n clients (vs plain)" "files_ca_c$n" "files_plain_c$n"
     done
 fi
 for s in castorage samba; do
