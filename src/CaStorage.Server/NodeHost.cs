@@ -64,9 +64,10 @@ internal sealed class NodeHost : IAsyncDisposable
         using var bootLoggers = LoggerFactory.Create(b => b.AddSimpleConsole());
         if (string.IsNullOrWhiteSpace(options.Cluster.NodeId)) options.Cluster.NodeId = Environment.MachineName;
         var nodeId = options.Cluster.NodeId;
-        var clusterMode = !string.IsNullOrWhiteSpace(options.Cluster.ConnectionString);
-        if (clusterMode && string.IsNullOrWhiteSpace(options.Cluster.Listen))
-            throw new ConfigurationException("Cluster:ConnectionString is set but Cluster:Listen (--cluster-listen ADDR:PORT) is not");
+        // PostgreSQL alone: one node whose state is in PostgreSQL. With a cluster address as well: a cluster member.
+        var clusterMode = !string.IsNullOrWhiteSpace(options.Cluster.ConnectionString) && !string.IsNullOrWhiteSpace(options.Cluster.Listen);
+        if (!string.IsNullOrWhiteSpace(options.Cluster.Listen) && string.IsNullOrWhiteSpace(options.Cluster.ConnectionString))
+            throw new ConfigurationException("Cluster:Listen (--cluster-listen) is set but Cluster:ConnectionString (--postgres) is not");
         var store = await OpenStoreAsync(options, dataDir).ConfigureAwait(false);
         var endpoints = options.Listen.Count == 0 ? ["0.0.0.0:445"] : options.Listen;
         var listen = endpoints.Select(ParseEndpoint).ToList();

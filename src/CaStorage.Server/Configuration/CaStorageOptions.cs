@@ -100,7 +100,8 @@ public sealed class ClusterOptions
     /// </summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>Cluster RPC address "ADDR:PORT" (HTTP/2) for peers to reach this node's file actors; required with a ConnectionString.</summary>
+    /// <summary>Cluster RPC address "ADDR:PORT" (HTTP/2) for peers to reach this node's file actors. Set (with a
+    /// ConnectionString), the node is a cluster member; unset, a ConnectionString only puts one node's state in PostgreSQL.</summary>
     public string? Listen { get; set; }
 
     /// <summary>"HOST:PORT" peers use to reach <see cref="Listen"/> when it is a wildcard (a pod IP, a compose service name).</summary>

@@ -31,9 +31,9 @@ internal sealed class CommandLine
           --encryption MODE        SMB 3.x encryption: off, enabled (default), desired, required
           --admin ADDR:PORT|off    admin gRPC address (default 127.0.0.1:4460; non-loopback needs Admin:Token)
           --metrics ADDR:PORT|off  Prometheus metrics address, GET /metrics (default 127.0.0.1:4461)
-          --postgres CONNSTR       join a cluster: shared state in PostgreSQL (default: one node, SQLite in DIR)
+          --postgres CONNSTR       keep state in PostgreSQL (default: SQLite in DIR); with --cluster-listen, join a cluster
           --node-id ID             this node's name in the state store (default: the host name)
-          --cluster-listen A:P     with --postgres: address peers reach this node's file actors on (HTTP/2)
+          --cluster-listen A:P     with --postgres: be a cluster member; peers reach this node's file actors here (HTTP/2)
           --config FILE            JSON configuration file (section "CaStorage"); environment variables
                                    override it in .NET form, e.g. CaStorage__Signing__Required=true
           --help                   show this help
