@@ -81,6 +81,21 @@ public sealed class ClusterMembership : IAsyncDisposable
     }
 
     private long _lastRoundOkTicks = Environment.TickCount64;
+    private readonly Dictionary<int, long> _acquiring = new();
+
+    /// <summary>
+    /// The epoch under which this node owns (or is taking) the shard, for fenced store writes; -1 when it does not,
+    /// or when its last round is older than the fence deadline.
+    /// </summary>
+    public long EpochOf(int shard)
+    {
+        if (Environment.TickCount64 - Volatile.Read(ref _lastRoundOkTicks) > (long)_o.FenceDeadline.TotalMilliseconds) return -1;
+        lock (_owned)
+        {
+            if (_owned.TryGetValue(shard, out var e)) return e;
+            return _acquiring.TryGetValue(shard, out e) ? e : -1;
+        }
+    }
 
     /// <summary>Stops the rounds but keeps the connection and its locks: a hung node, for tests.</summary>
     internal async Task HangForTestAsync()
@@ -274,10 +289,23 @@ public sealed class ClusterMembership : IAsyncDisposable
                     await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
                     while (await r.ReadAsync(ct).ConfigureAwait(false)) epochs.Add((r.GetInt32(0), r.GetInt64(1)));
                 }
-                // Loaded first, served after: a shard counts as owned (and local calls reach its actors) once restored.
-                if (ShardsAcquired is { } acq) await acq(epochs).ConfigureAwait(false);
+                // Loaded first, served after: a shard counts as owned (and local calls reach its actors) once restored;
+                // meanwhile its writes (the restore itself) already carry the new epoch.
                 lock (_owned)
-                    foreach (var (s, e) in epochs) _owned[s] = e;
+                    foreach (var (s, e) in epochs) _acquiring[s] = e;
+                try
+                {
+                    if (ShardsAcquired is { } acq) await acq(epochs).ConfigureAwait(false);
+                }
+                finally
+                {
+                    lock (_owned)
+                        foreach (var (s, e) in epochs)
+                        {
+                            _owned[s] = e;
+                            _acquiring.Remove(s);
+                        }
+                }
                 _log.LogInformation("cluster: node {Node} took {Count} shards", _o.NodeId, epochs.Count);
             }
         }

@@ -140,6 +140,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
         };
         membership.Fenced = fenced;
         membership.MembersGone = host.MembersGoneAsync;
+        host.SetEpochSource(membership.EpochOf);
         notifier.Attach(membership);
 
         var table = new GrpcMethodTable();

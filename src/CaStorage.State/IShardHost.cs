@@ -18,6 +18,9 @@ public interface IShardHost
     /// </summary>
     Task MembersGoneAsync(IReadOnlyList<string> ownerPrefixes);
 
+    /// <summary>Store writes of durable state carry the shard's epoch from here (-1 when not owned): fencing.</summary>
+    void SetEpochSource(Func<int, long> epochOf);
+
     /// <summary>The shard went to another node: forget its file actors here.</summary>
     void DropShard(int shard);
 }

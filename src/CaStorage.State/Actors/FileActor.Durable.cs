@@ -9,6 +9,15 @@ namespace CaStorage.State.Actors;
 internal sealed class DurabilityContext(StoreWriter? writer, string node, Action<FileKey, ExpiredOpen> removed)
 {
     public StoreWriter? Writer { get; } = writer;
+    /// <summary>In a cluster: the epoch under which this node owns a shard (-1: not owned); store writes carry it.</summary>
+    public Func<int, long>? Epochs { get; set; }
+
+    public ShardFence? FenceFor(FileKey file)
+    {
+        if (Epochs is not { } epochs) return null;
+        var shard = OpenId.ShardOf(file);
+        return new ShardFence(shard, epochs(shard));
+    }
     public string Node { get; } = node;
     public Action<FileKey, ExpiredOpen> Removed { get; } = removed;
     public static readonly DurabilityContext None = new(null, "local", (_, _) => { });
@@ -152,7 +161,7 @@ internal sealed partial class FileActor
     private void Save(OpenEntry e)
     {
         if (e.Durable is null || Durability.Writer is not { } w) return;
-        _persisted = w.Enqueue(new SaveOpen(Snapshot(e)));
+        _persisted = w.Enqueue(new SaveOpen(Snapshot(e)) { Fence = Durability.FenceFor(Key) });
     }
 
     private void Save(OpenId id)
@@ -172,7 +181,7 @@ internal sealed partial class FileActor
         if (e.Durable is not { } d) return;
         d.Expiry?.Dispose();
         d.Expiry = null;
-        if (Durability.Writer is { } w) _persisted = w.Enqueue(new DeleteOpen(e.Request.Open));
+        if (Durability.Writer is { } w) _persisted = w.Enqueue(new DeleteOpen(e.Request.Open) { Fence = Durability.FenceFor(Key) });
     }
 
     /// <summary>

@@ -192,6 +192,8 @@ internal sealed partial class LocalFileStateService : IFileStateService, IShardH
                 _leaseIndex.Remove(id);
     }
 
+    public void SetEpochSource(Func<int, long> epochOf) => _durability.Epochs = epochOf;
+
     public async Task MembersGoneAsync(IReadOnlyList<string> ownerPrefixes)
     {
         var actors = new List<FileActor>();

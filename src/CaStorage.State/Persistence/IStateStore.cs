@@ -32,8 +32,24 @@ public interface IStateStore : IAsyncDisposable
 /// <summary>One change to the store. Snapshots, not deltas: replaying a batch twice leaves the same rows.</summary>
 public abstract record StoreMutation;
 
+/// <summary>
+/// Epoch fencing (ARCHITECTURE §3): the mutation is written only while <c>shards.epoch</c> of the shard is this epoch,
+/// i.e. while the writer still owns the shard; otherwise it is refused (<see cref="StaleEpochException"/>).
+/// </summary>
+public sealed record ShardFence(int Shard, long Epoch);
+
 /// <summary>Insert or replace an open with its locks and lease, and the session row it names.</summary>
-public sealed record SaveOpen(DurableOpenRecord Open) : StoreMutation;
+public sealed record SaveOpen(DurableOpenRecord Open) : StoreMutation
+{
+    public ShardFence? Fence { get; init; }
+}
 
 /// <summary>Remove an open, its locks, and its lease and session rows when no other open names them.</summary>
-public sealed record DeleteOpen(State.OpenId Id) : StoreMutation;
+public sealed record DeleteOpen(State.OpenId Id) : StoreMutation
+{
+    public ShardFence? Fence { get; init; }
+}
+
+/// <summary>A write of a node that no longer owns the shard (its epoch is stale): refused, nothing of its batch applied.</summary>
+public sealed class StaleEpochException(int shard, long epoch, long current)
+    : Exception($"shard {shard}: write with epoch {epoch} refused, the shard is at epoch {current}");

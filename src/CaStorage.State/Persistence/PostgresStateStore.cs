@@ -20,6 +20,8 @@ public sealed class PostgresStateStore : SqlStateStore
 
     public override string Kind => "postgresql";
 
+    protected override string EpochSql => "SELECT epoch FROM shards WHERE shard = @s FOR SHARE";
+
     protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken ct) =>
         await _source.OpenConnectionAsync(ct).ConfigureAwait(false);
 

@@ -60,6 +60,10 @@ public abstract class SqlStateStore : IStateStore
     /// </summary>
     protected virtual bool KeepsWriterConnection => false;
 
+    /// <summary>Reads a shard's epoch inside the batch's transaction; PostgreSQL also locks the row (FOR SHARE) so no new
+    /// owner can bump the epoch before the batch commits.</summary>
+    protected virtual string EpochSql => "SELECT epoch FROM shards WHERE shard = @s";
+
     private readonly SemaphoreSlim _writerLock = new(1, 1);
     private DbConnection? _writer;
     private StatementCache? _writerStatements;
@@ -71,7 +75,7 @@ public abstract class SqlStateStore : IStateStore
         {
             await using var c = await OpenConnectionAsync(ct).ConfigureAwait(false);
             await using var statements = new StatementCache(c, reuse: false);
-            await ApplyOnAsync(c, statements, batch, ct).ConfigureAwait(false);
+            await ApplyOnAsync(c, statements, batch, EpochSql, ct).ConfigureAwait(false);
             return;
         }
         await _writerLock.WaitAsync(ct).ConfigureAwait(false);
@@ -81,7 +85,7 @@ public abstract class SqlStateStore : IStateStore
             _writerStatements ??= new StatementCache(_writer, reuse: true);
             try
             {
-                await ApplyOnAsync(_writer, _writerStatements, batch, ct).ConfigureAwait(false);
+                await ApplyOnAsync(_writer, _writerStatements, batch, EpochSql, ct).ConfigureAwait(false);
             }
             catch
             {
@@ -118,12 +122,22 @@ public abstract class SqlStateStore : IStateStore
         _writer = null;
     }
 
-    private static async Task ApplyOnAsync(DbConnection c, StatementCache commands, IReadOnlyList<StoreMutation> batch, CancellationToken ct)
+    private static async Task ApplyOnAsync(DbConnection c, StatementCache commands, IReadOnlyList<StoreMutation> batch, string epochSql, CancellationToken ct)
     {
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
         commands.Transaction = tx;
         foreach (var m in batch)
         {
+            var fence = m switch { SaveOpen so => so.Fence, DeleteOpen d => d.Fence, _ => null };
+            if (fence is not null)
+            {
+                if (fence.Epoch < 0) throw new StaleEpochException(fence.Shard, fence.Epoch, -1); // not owned at all
+                var cmd = commands.Get(epochSql);
+                Param(cmd, "s", fence.Shard);
+                var current = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                var epoch = current is null or DBNull ? -1 : Convert.ToInt64(current, System.Globalization.CultureInfo.InvariantCulture);
+                if (epoch != fence.Epoch) throw new StaleEpochException(fence.Shard, fence.Epoch, epoch);
+            }
             switch (m)
             {
                 case SaveOpen s: await SaveAsync(commands, s.Open, ct).ConfigureAwait(false); break;

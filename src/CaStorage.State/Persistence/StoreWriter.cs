@@ -66,6 +66,12 @@ public sealed class StoreWriter : IAsyncDisposable
                     error = null;
                     break;
                 }
+                catch (StaleEpochException ex)
+                {
+                    // Not transient: retrying cannot help.
+                    error = ex;
+                    break;
+                }
                 catch (Exception ex)
                 {
                     error = ex;
@@ -75,11 +81,31 @@ public sealed class StoreWriter : IAsyncDisposable
             Interlocked.Add(ref _commitTicks, Stopwatch.GetTimestamp() - start);
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _mutations, batch.Count);
-            if (error is not null) _log.LogError(error, "state store {Kind}: a batch of {Count} mutations could not be committed", _store.Kind, batch.Count);
+            if (error is null)
+            {
+                foreach (var p in batch) p.Done.TrySetResult();
+                continue;
+            }
+            if (batch.Count == 1)
+            {
+                _log.LogError(error, "state store {Kind}: a mutation could not be committed", _store.Kind);
+                batch[0].Done.TrySetException(error);
+                continue;
+            }
+            // One bad mutation (a stale epoch after a shard moved) must not take the others of its batch with it:
+            // each is tried on its own.
             foreach (var p in batch)
             {
-                if (error is null) p.Done.TrySetResult();
-                else p.Done.TrySetException(error);
+                try
+                {
+                    await _store.ApplyAsync([p.Mutation], CancellationToken.None).ConfigureAwait(false);
+                    p.Done.TrySetResult();
+                }
+                catch (Exception ex)
+                {
+                    _log.LogError(ex, "state store {Kind}: a mutation could not be committed", _store.Kind);
+                    p.Done.TrySetException(ex);
+                }
             }
         }
     }

@@ -199,6 +199,16 @@ public abstract class StateStoreContract
         }
     }
 
+    [Fact]
+    public async Task A_write_of_a_node_that_does_not_own_the_shard_is_refused()
+    {
+        await using var store = await NewStoreAsync();
+        await store.MigrateAsync(default);
+        await Assert.ThrowsAsync<StaleEpochException>(() => store.ApplyAsync([new SaveOpen(Record(1)) { Fence = new ShardFence(7, -1) }], default));
+        await Assert.ThrowsAsync<StaleEpochException>(() => store.ApplyAsync([new SaveOpen(Record(2)) { Fence = new ShardFence(7, 3) }], default));
+        Assert.Empty(await store.LoadOpensAsync(null, default));
+    }
+
     private sealed record BogusMutation : StoreMutation;
 }
 
@@ -240,6 +250,25 @@ public sealed class SqliteStateStoreTests : StateStoreContract, IDisposable
 public sealed class PostgresStateStoreTests(PostgresServer pg) : StateStoreContract
 {
     protected override async Task<IStateStore> NewStoreAsync() => new PostgresStateStore(await pg.NewDatabaseAsync());
+
+    [Fact]
+    public async Task Epoch_fencing_lets_the_owner_write_and_refuses_the_former_owner()
+    {
+        var db = await pg.NewDatabaseAsync();
+        await using var store = new PostgresStateStore(db);
+        await store.MigrateAsync(default);
+        await using (var c = new Npgsql.NpgsqlConnection(db))
+        {
+            await c.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand("INSERT INTO shards (shard, owner, epoch) VALUES (7, 'b', 5)", c);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await store.ApplyAsync([new SaveOpen(Record(1)) { Fence = new ShardFence(7, 5) }], default);
+        // The former owner (epoch 4) can neither add nor remove.
+        await Assert.ThrowsAsync<StaleEpochException>(() => store.ApplyAsync([new SaveOpen(Record(2)) { Fence = new ShardFence(7, 4) }], default));
+        await Assert.ThrowsAsync<StaleEpochException>(() => store.ApplyAsync([new DeleteOpen(new OpenId(1)) { Fence = new ShardFence(7, 4) }], default));
+        Assert.Equal([1UL], (await store.LoadOpensAsync(null, default)).Select(o => o.Id.Value));
+    }
 
     [Fact]
     public async Task Nodes_starting_together_migrate_once()
