@@ -21,6 +21,7 @@ internal sealed class FileActor
     private readonly TimeProvider _time;
     private readonly Dictionary<LeaseId, LeaseEntry> _leases = new();
     private readonly List<RequestOpen> _parked = [];
+    private readonly List<CheckRename> _parkedRenames = [];
     private int _readCachers;
     private int _running;
     private bool _deletePending;
@@ -45,7 +46,7 @@ internal sealed class FileActor
     /// <summary>Set under the registry lock once the actor is empty and removed; posters then look up again.</summary>
     public bool Retired => Volatile.Read(ref _retired);
 
-    public bool IsEmpty => _opens.Count == 0 && _parked.Count == 0 && !_deletePending && _mailbox.IsEmpty;
+    public bool IsEmpty => _opens.Count == 0 && _parked.Count == 0 && _parkedRenames.Count == 0 && !_deletePending && _mailbox.IsEmpty;
 
     /// <summary>Held byte-range locks, readable without a message: I/O skips the lock check when there are none.</summary>
     public int LockCount => Volatile.Read(ref _lockCount);
@@ -115,7 +116,8 @@ internal sealed class FileActor
             case Close m: m.Reply.TrySetResult(DoClose(m.Open)); break;
             case SetDeletePending m: m.Reply.TrySetResult(DoSetDeletePending(m.Open, m.Value)); break;
             case QueryDeletePending m: m.Reply.TrySetResult(_deletePending); break;
-            case CheckRename m: m.Reply.TrySetResult(DoCheckRename(m.Open)); break;
+            case CheckRename m: TryRename(m); break;
+            case BreakReadCaching m: BreakReadCaches(m.Open); m.Reply.TrySetResult(true); break;
             case CheckReplace m: m.Reply.TrySetResult(_opens.Count == 0 ? NtStatus.Success : NtStatus.AccessDenied); break;
             case ProbeShareAccess m: m.Reply.TrySetResult(DoProbe(m.Access, m.Share)); break;
             case RequestLock m: DoLock(m); break;
@@ -446,6 +448,12 @@ internal sealed class FileActor
 
     private void RetryParked()
     {
+        if (_parkedRenames.Count > 0)
+        {
+            var renames = _parkedRenames.ToList();
+            _parkedRenames.Clear();
+            foreach (var r in renames) TryRename(r);
+        }
         if (_parked.Count == 0) return;
         var again = _parked.ToList();
         _parked.Clear();
@@ -557,6 +565,11 @@ internal sealed class FileActor
             RetryWaiters();
         }
         if (!_opens.Remove(id, out var e)) return new CloseOutcome(false, _opens.Count == 0);
+        foreach (var r in _parkedRenames.Where(r => r.Open == id).ToList())
+        {
+            _parkedRenames.Remove(r);
+            r.Reply.TrySetResult(NtStatus.FileClosed);
+        }
         if (e.Request.DeleteOnClose) _deletePending = true;
         e.BreakTimer?.Dispose();
         if (e.Lease is { } lid && _leases.TryGetValue(lid, out var lease) && --lease.Opens == 0)
@@ -592,6 +605,27 @@ internal sealed class FileActor
         foreach (var e in _opens.Values)
             if (ShareModeRules.Conflicts(e.Request.Access, e.Request.Share, access, share)) return NtStatus.SharingViolation;
         return NtStatus.Success;
+    }
+
+    /// <summary>
+    /// A rename through a leased open first takes handle caching from the other leases of the file and waits for their
+    /// acknowledgements (Samba delay_rename_for_lease_break; smb2.lease.v2_rename, rename_wait), then checks sharing.
+    /// </summary>
+    private void TryRename(CheckRename m)
+    {
+        if (!_opens.TryGetValue(m.Open, out var e)) { m.Reply.TrySetResult(NtStatus.FileClosed); return; }
+        var wait = false;
+        if (e.Lease is { } own)
+        {
+            foreach (var l in _leases.Values)
+            {
+                if (l.Id == own || (l.State & LeaseState.Handle) == 0) continue;
+                BreakLease(l, l.State & ~LeaseState.Handle);
+                wait = true;
+            }
+        }
+        if (wait) _parkedRenames.Add(m);
+        else m.Reply.TrySetResult(DoCheckRename(m.Open));
     }
 
     private NtStatus DoCheckRename(OpenId id)

@@ -16,6 +16,7 @@ internal static class FileActorProtocol
     internal sealed record RequestLock(OpenId Open, IReadOnlyList<LockRange> Ranges, bool FailImmediately, TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record CancelLock(TaskCompletionSource<NtStatus> Pending) : Command;
     internal sealed record Unlock(OpenId Open, IReadOnlyList<LockRange> Ranges, TaskCompletionSource<NtStatus> Reply) : Command;
+    internal sealed record BreakReadCaching(OpenId Open, TaskCompletionSource<bool> Reply) : Command;
     internal sealed record CheckIo(OpenId Open, ulong Offset, ulong Length, bool Write, TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record AckOplock(OpenId Open, byte Level, TaskCompletionSource<(NtStatus, byte)> Reply) : Command;
     internal sealed record AckLease(LeaseId Lease, LeaseState State, TaskCompletionSource<NtStatus> Reply) : Command;
