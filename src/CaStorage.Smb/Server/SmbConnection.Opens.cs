@@ -19,7 +19,12 @@ internal sealed partial class SmbConnection
         var ops = open.Tree.Vfs.Ops;
         var outcome = await Server.FileState.CloseAsync(open.Key, open.Id).ConfigureAwait(false);
         await ops.CloseAsync(open.File).ConfigureAwait(false);
-        if (!outcome.DeleteNow) return false;
+        if (!outcome.DeleteNow)
+        {
+            // Delete-on-close of a directory still open elsewhere leaves it delete-pending: its watches hear of it.
+            if (open.DeleteOnClose && open.IsDirectory) Server.Notify.DirectoryDeletePending(open.Tree.Share.Name, open.File.Path);
+            return false;
+        }
         try
         {
             var st = await ops.UnlinkAsync(open.Tree.Vfs, open.File.Path, open.IsDirectory, CancellationToken.None).ConfigureAwait(false);

@@ -31,6 +31,23 @@ public sealed class ChangeNotifyHub
 
     public int WatchCount { get { lock (_lock) return _byShare.Values.Sum(l => l.Count); } }
 
+    /// <summary>
+    /// The directory at <paramref name="directory"/> became delete-pending: waits on it end with STATUS_DELETE_PENDING
+    /// (Windows; Samba's notify_cancel_deleted; smb2.notify.rmdir1-4).
+    /// </summary>
+    public void DirectoryDeletePending(string share, string directory)
+    {
+        directory = directory.Trim('\\');
+        NotifyWatch[] candidates;
+        lock (_lock)
+        {
+            if (!_byShare.TryGetValue(share, out var list) || list.Count == 0) return;
+            candidates = [.. list];
+        }
+        foreach (var w in candidates)
+            if (string.Equals(w.Directory, directory, StringComparison.OrdinalIgnoreCase)) w.CancelDeleted();
+    }
+
     /// <summary>Reports a change of the entry at <paramref name="path"/> (share-relative).</summary>
     public void Report(string share, string path, NotifyAction action, NotifyFilter filter)
     {

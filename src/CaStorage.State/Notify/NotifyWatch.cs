@@ -71,6 +71,33 @@ public sealed class NotifyWatch : IDisposable
         return await tcs.Task.ConfigureAwait(false);
     }
 
+    /// <summary>Takes what is buffered (or the closing) without waiting; false when a wait would have to block.</summary>
+    public bool TryTake(out NotifyBatch batch)
+    {
+        lock (_lock)
+        {
+            if (_events.Count > 0 || _overflow || _closed)
+            {
+                batch = TakeLocked();
+                return true;
+            }
+        }
+        batch = default;
+        return false;
+    }
+
+    /// <summary>The directory became delete-pending: a wait in progress ends (buffered changes stay).</summary>
+    internal void CancelDeleted()
+    {
+        TaskCompletionSource<NotifyBatch>? w;
+        lock (_lock)
+        {
+            w = _waiter;
+            _waiter = null;
+        }
+        w?.TrySetResult(new NotifyBatch([], false, false, DeletePending: true));
+    }
+
     /// <summary>Anything buffered right now, without waiting.</summary>
     public bool HasPending { get { lock (_lock) return _events.Count > 0 || _overflow; } }
 

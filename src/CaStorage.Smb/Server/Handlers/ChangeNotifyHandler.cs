@@ -36,14 +36,19 @@ internal static class ChangeNotifyHandler
         {
             watch.Filter = (NotifyFilter)filter;
         }
-        // Always asynchronous, as Windows: an interim STATUS_PENDING, then the changes (or cancel/cleanup).
-        return ValueTask.FromResult(r.GoAsync(async (o, ct) =>
-        {
-            var batch = await watch.WaitAsync(ct).ConfigureAwait(false);
-            if (batch.Closed && batch.Events.Count == 0) return NtStatus.NotifyCleanup;
-            if (batch.Overflow) return NtStatus.NotifyEnumDir;
-            return Encode(o, batch.Events, outLen);
-        }));
+        // Changes buffered since the last request are returned at once, as Windows and Samba do (an interim response
+        // for work that is already done would race its own final response).
+        if (watch.TryTake(out var ready)) return ValueTask.FromResult(Complete(r.Out, ready, outLen));
+        // Otherwise asynchronous: an interim STATUS_PENDING, then the changes (or cancel/cleanup).
+        return ValueTask.FromResult(r.GoAsync(async (o, ct) => Complete(o, await watch.WaitAsync(ct).ConfigureAwait(false), outLen)));
+    }
+
+    private static NtStatus Complete(ResponseBuffer o, NotifyBatch batch, uint outLen)
+    {
+        if (batch.DeletePending) return NtStatus.DeletePending;
+        if (batch.Closed && batch.Events.Count == 0) return NtStatus.NotifyCleanup;
+        if (batch.Overflow) return NtStatus.NotifyEnumDir;
+        return Encode(o, batch.Events, outLen);
     }
 
     /// <summary>Response: StructureSize(9) OutputBufferOffset OutputBufferLength, FILE_NOTIFY_INFORMATION entries.</summary>

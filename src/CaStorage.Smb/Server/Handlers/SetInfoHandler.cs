@@ -140,7 +140,9 @@ internal static class SetInfoHandler
                             if (list.IsSuccess && list.Value!.Count > 0) return NtStatus.DirectoryNotEmpty;
                         }
                     }
-                    return await c.Server.FileState.SetDeletePendingAsync(open.Key, open.Id, delete).ConfigureAwait(false);
+                    var set = await c.Server.FileState.SetDeletePendingAsync(open.Key, open.Id, delete).ConfigureAwait(false);
+                    if (set == NtStatus.Success && delete && open.IsDirectory) c.Server.Notify.DirectoryDeletePending(open.Tree.Share.Name, open.File.Path);
+                    return set;
                 }
             case FileInfoClass.Rename:
                 return await RenameAsync(c, open, data).ConfigureAwait(false);
