@@ -111,6 +111,7 @@ internal sealed partial class SmbConnection
         finally
         {
             output.Dispose();
+            foreach (var start in compound.AfterSend) start();
         }
     }
 
@@ -184,7 +185,15 @@ internal sealed partial class SmbConnection
         req.Compound.LastStatus = status;
         req.Compound.SessionId = rh.SessionId;
         req.Compound.TreeId = rh.TreeId;
-        pending?.Start(rh with { }, sign ? session : null, encrypt ? req.Compound.EncryptWith : null);
+        if (pending is not null)
+        {
+            var interim = rh with { };
+            var signer = sign ? session : null;
+            var encrypter = encrypt ? req.Compound.EncryptWith : null;
+            // The work starts once the interim response is queued: work that finishes at once (a break acknowledged
+            // meanwhile, buffered changes) must not overtake it (MS-SMB2 3.3.4.2; clients drop the connection).
+            req.Compound.AfterSend.Add(() => pending.Start(interim, signer, encrypter));
+        }
         return (true, sign ? session : null);
     }
 

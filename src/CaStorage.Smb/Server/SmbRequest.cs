@@ -73,6 +73,8 @@ internal sealed class CompoundState
     public NtStatus LastStatus { get; set; }
     public ulong SessionId { get; set; }
     public uint TreeId { get; set; }
+    /// <summary>Asynchronous work of this frame's requests, started once the interim responses are queued.</summary>
+    public List<Action> AfterSend { get; } = new(0);
     /// <summary>A request of this frame has been seen (a related first request is invalid).</summary>
     public bool Started { get; set; }
     /// <summary>The previous request resolved its session: related requests may inherit it.</summary>

@@ -142,7 +142,9 @@ internal static class CreateHandler
         }, ct);
         var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants,
             CreateAccess.Maximal(tree, vr.Value!));
-        if (pending.IsCompleted)
+        // Inside a compound chain the requests after this one may use its handle: wait here instead of going async
+        // (the break's acknowledgement arrives as its own frame; smb2.compound.compound-break).
+        if (pending.IsCompleted || r.Header.NextCommand != 0)
         {
             var st = await finish.RunAsync(await pending.ConfigureAwait(false), r.Out, r.ResponseStart).ConfigureAwait(false);
             if (finish.Open is { } opened) r.Compound.LastOpen = opened;
