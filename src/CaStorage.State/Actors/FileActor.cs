@@ -240,22 +240,21 @@ internal sealed class FileActor
 
         var granted = lr is not null ? ValidRequest(lr.State) : OplockCaching(req.RequestedOplock);
         // Samba grant_fsp_oplock_type: read caching is not granted over byte-range locks, write caching only to a
-        // file's single opener; oplocks do not mix with handle caching of others.
+        // file's single opener (stat opens that cache nothing do not count, as on Windows: smb2.lease.statopen3);
+        // nothing beside another's write caching (a stat open does not break it); oplocks do not mix with others'
+        // handle caching.
         if (_locks.Count > 0) granted &= ~LeaseState.Read;
+        var selfStat = IsOplockStatOpen(req.Access);
         bool gotHandle = false, gotOplock = false;
         foreach (var o in _opens.Values)
         {
             if (o == entry || (lr is not null && o.Lease == lr.Id)) continue;
-            granted &= ~LeaseState.Write;
-            if (o.Lease is { } ol)
-            {
-                if (_leases.TryGetValue(ol, out var other) && (other.State & LeaseState.Handle) != 0) gotHandle = true;
-            }
-            else
-            {
-                gotOplock = true;
-                if ((OplockCaching(o.Oplock) & LeaseState.Handle) != 0) gotHandle = true;
-            }
+            var caching = o.Lease is { } ol ? (_leases.TryGetValue(ol, out var other) ? other.State : LeaseState.None) : OplockCaching(o.Oplock);
+            if (caching == LeaseState.None && IsOplockStatOpen(o.Request.Access)) continue;
+            if ((caching & LeaseState.Write) != 0) granted = LeaseState.None;
+            else if (!selfStat || caching != LeaseState.None || lr is null) granted &= ~LeaseState.Write;
+            if ((caching & LeaseState.Handle) != 0) gotHandle = true;
+            if (o.Lease is null) gotOplock = true;
         }
         if ((granted & LeaseState.Read) == 0) granted = LeaseState.None;
 
