@@ -170,6 +170,9 @@ internal static class CreateHandler
             if (decision.Outcome != OpenOutcome.Granted)
             {
                 await ops.CloseAsync(File).ConfigureAwait(false);
+                // A refused create leaves nothing behind (a lease key already on another file; smb2.lease.request).
+                if (Action == CreateAction.Created)
+                    await ops.UnlinkAsync(Tree.Vfs, File.Path, File.IsDirectory, CancellationToken.None).ConfigureAwait(false);
                 return decision.Status;
             }
             var open = new SmbOpen(C.NextVolatileId(), OpenId, Tree, File, Key, Access)
