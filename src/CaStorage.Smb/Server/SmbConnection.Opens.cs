@@ -23,6 +23,8 @@ internal sealed partial class SmbConnection
         {
             // Delete-on-close of a directory still open elsewhere leaves it delete-pending: its watches hear of it.
             if (open.DeleteOnClose && open.IsDirectory) Server.Notify.DirectoryDeletePending(open.Tree.Share.Name, open.File.Path);
+            // The last-write time is settled at close: watches see one change for the writes (Samba, Windows).
+            if (open.Written) Server.Notify.Report(open.Tree.Share.Name, open.File.Path, NotifyAction.Modified, NotifyFilter.LastWrite | NotifyFilter.Size);
             return false;
         }
         try

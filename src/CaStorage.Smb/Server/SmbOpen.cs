@@ -39,6 +39,8 @@ internal sealed class SmbOpen
     /// <summary>Granted oplock level (OplockLevel.Lease when the open is under a lease).</summary>
     public byte OplockLevel { get; set; }
     public LeaseId? Lease { get; set; }
+    /// <summary>Data was written through this open: its close reports the change to directory watches.</summary>
+    public bool Written { get; set; }
     public int Closed;
 
     /// <summary>The directory watch of CHANGE_NOTIFY on this open (kept between requests so no change is lost).</summary>

@@ -10,9 +10,9 @@ public sealed class ChangeNotifyHub
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<NotifyWatch>> _byShare = new(StringComparer.OrdinalIgnoreCase);
 
-    public NotifyWatch Watch(string share, string directory, bool recursive, NotifyFilter filter)
+    public NotifyWatch Watch(string share, string directory, bool recursive, NotifyFilter filter, uint bufferLength = uint.MaxValue)
     {
-        var w = new NotifyWatch(this, share, directory.Trim('\\'), recursive, filter);
+        var w = new NotifyWatch(this, share, directory.Trim('\\'), recursive, filter) { FirstBufferLength = bufferLength };
         lock (_lock)
         {
             if (!_byShare.TryGetValue(share, out var list)) _byShare[share] = list = [];

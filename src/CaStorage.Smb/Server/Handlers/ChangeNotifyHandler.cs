@@ -29,7 +29,7 @@ internal static class ChangeNotifyHandler
         var watch = open.Watch;
         if (watch is null)
         {
-            watch = c.Server.Notify.Watch(open.Tree.Share.Name, open.File.Path, (flags & WatchTree) != 0, (NotifyFilter)filter);
+            watch = c.Server.Notify.Watch(open.Tree.Share.Name, open.File.Path, (flags & WatchTree) != 0, (NotifyFilter)filter, outLen);
             open.Watch = watch;
         }
         else
@@ -38,9 +38,10 @@ internal static class ChangeNotifyHandler
         }
         // Changes buffered since the last request are returned at once, as Windows and Samba do (an interim response
         // for work that is already done would race its own final response).
-        if (watch.TryTake(out var ready)) return ValueTask.FromResult(Complete(r.Out, ready, outLen));
+        var limit = Math.Min(outLen, watch.FirstBufferLength);
+        if (watch.TryTake(out var ready)) return ValueTask.FromResult(Complete(r.Out, ready, limit));
         // Otherwise asynchronous: an interim STATUS_PENDING, then the changes (or cancel/cleanup).
-        return ValueTask.FromResult(r.GoAsync(async (o, ct) => Complete(o, await watch.WaitAsync(ct).ConfigureAwait(false), outLen)));
+        return ValueTask.FromResult(r.GoAsync(async (o, ct) => Complete(o, await watch.WaitAsync(ct).ConfigureAwait(false), limit)));
     }
 
     private static NtStatus Complete(ResponseBuffer o, NotifyBatch batch, uint outLen)
