@@ -6,6 +6,7 @@ using CaStorage.Smb.Security;
 using CaStorage.Smb.Server;
 using CaStorage.Smb.Transport;
 using CaStorage.State;
+using CaStorage.State.Persistence;
 using CaStorage.Vfs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -20,8 +21,13 @@ namespace CaStorage.Server;
 internal sealed class NodeHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly StoreWriter _store;
 
-    private NodeHost(WebApplication app) => _app = app;
+    private NodeHost(WebApplication app, StoreWriter store)
+    {
+        _app = app;
+        _store = store;
+    }
 
     public static async Task<NodeHost> CreateAsync(CommandLine cli)
     {
@@ -48,6 +54,8 @@ internal sealed class NodeHost : IAsyncDisposable
 
         var time = TimeProvider.System;
         using var bootLoggers = LoggerFactory.Create(b => b.AddSimpleConsole());
+        var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? Environment.MachineName : options.NodeId;
+        var store = await OpenStoreAsync(options, dataDir).ConfigureAwait(false);
         var endpoints = options.Listen.Count == 0 ? ["0.0.0.0:445"] : options.Listen;
         var listen = endpoints.Select(ParseEndpoint).ToList();
 
@@ -73,7 +81,11 @@ internal sealed class NodeHost : IAsyncDisposable
             var hashes = options.Users.ToDictionary(u => u.Name, u => ParseHash(u), StringComparer.OrdinalIgnoreCase);
             // Breaks flow from the file actors back to the connections through one notifier (ARCHITECTURE §2).
             var notifier = new SmbClientNotifier();
-            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time), loggers, time, notifier);
+            var writer = new StoreWriter(store, loggers.CreateLogger("CaStorage.State.Store"));
+            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time, writer, nodeId), loggers, time, notifier)
+            {
+                StoreWriter = writer,
+            };
         });
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -84,10 +96,34 @@ internal sealed class NodeHost : IAsyncDisposable
         // Build the server context now so configuration errors surface before listening.
         var ctx = app.Services.GetRequiredService<SmbServerContext>();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
+        // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do.
+        var restored = await ctx.FileState.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
+        log.LogInformation("state store {Kind}, node {Node}: {Count} durable opens restored", store.Kind, nodeId, restored);
         await app.StartAsync().ConfigureAwait(false);
         foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
         foreach (var s in ctx.Shares) log.LogInformation("share {Share} -> {Path} [{Vfs}]", s.Name, s.Stack.RootPath, string.Join(",", options.Shares.First(x => x.Name == s.Name).Vfs));
-        return new NodeHost(app);
+        return new NodeHost(app, ctx.StoreWriter!);
+    }
+
+    private static async Task<IStateStore> OpenStoreAsync(CaStorageOptions o, string dataDir)
+    {
+        IStateStore store = o.State.Store.ToLowerInvariant() switch
+        {
+            "sqlite" => new SqliteStateStore(o.State.SqlitePath ?? Path.Combine(dataDir, "state.db")),
+            "postgresql" or "postgres" => new PostgresStateStore(
+                o.State.ConnectionString ?? throw new ConfigurationException("State:Store is postgresql but State:ConnectionString is empty")),
+            _ => throw new ConfigurationException($"State:Store '{o.State.Store}' is not sqlite or postgresql"),
+        };
+        try
+        {
+            await store.MigrateAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigurationException($"state store {store.Kind}: {ex.Message}");
+        }
+        return store;
     }
 
     public Task RunAsync() => _app.WaitForShutdownAsync();
@@ -96,6 +132,9 @@ internal sealed class NodeHost : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        // Commits what is queued, then closes the store.
+        await _store.DisposeAsync().ConfigureAwait(false);
+        await _store.Store.DisposeAsync().ConfigureAwait(false);
     }
 
     private static void ApplyCommandLine(CaStorageOptions o, CommandLine cli)
@@ -104,6 +143,12 @@ internal sealed class NodeHost : IAsyncDisposable
         if (cli.Data is not null) o.DataDirectory = cli.Data;
         if (cli.SigningRequired is true) o.Signing.Required = true;
         if (cli.Encryption is not null) o.Encryption = cli.Encryption;
+        if (cli.NodeId is not null) o.NodeId = cli.NodeId;
+        if (cli.Postgres is not null)
+        {
+            o.State.Store = "postgresql";
+            o.State.ConnectionString = cli.Postgres;
+        }
         foreach (var (name, path, ca) in cli.Shares)
         {
             o.Shares.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -10,4 +10,9 @@ public static class FileStateServices
     /// <summary>All shards local, with break notifications delivered through <paramref name="notifier"/>.</summary>
     public static IFileStateService CreateLocal(IClientNotifier notifier, TimeProvider time, int shardCount = LocalFileStateService.DefaultShardCount)
         => new LocalFileStateService(shardCount, notifier, time);
+
+    /// <summary>All shards local; durable and persistent opens are written through <paramref name="store"/>.</summary>
+    public static IFileStateService CreateLocal(IClientNotifier notifier, TimeProvider time, Persistence.StoreWriter store, string node,
+        int shardCount = LocalFileStateService.DefaultShardCount)
+        => new LocalFileStateService(shardCount, notifier, time, store, node);
 }

@@ -36,10 +36,15 @@ public interface IFileStateService
     /// waits in the file actor until it can be granted, or <paramref name="ct"/> cancels it (STATUS_CANCELLED), or the
     /// open closes (STATUS_RANGE_NOT_LOCKED). A conflict otherwise gives STATUS_LOCK_NOT_GRANTED.
     /// </summary>
-    ValueTask<NtStatus> LockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, bool failImmediately, CancellationToken ct);
+    /// <param name="sequence">
+    /// SMB 3.x lock replay detection on durable opens (MS-SMB2 3.3.5.14): a request whose bucket already holds its
+    /// sequence number succeeded before and succeeds again without effect.
+    /// </param>
+    ValueTask<NtStatus> LockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, bool failImmediately, CancellationToken ct,
+        LockSequence? sequence = null);
 
     /// <summary>Releases exactly these ranges held by the open (STATUS_RANGE_NOT_LOCKED if one is not held).</summary>
-    ValueTask<NtStatus> UnlockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges);
+    ValueTask<NtStatus> UnlockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, LockSequence? sequence = null);
 
     /// <summary>May this open read or write the range? STATUS_FILE_LOCK_CONFLICT when another lock forbids it.</summary>
     ValueTask<NtStatus> CheckIoAsync(FileKey file, OpenId open, ulong offset, ulong length, bool write);
@@ -54,4 +59,36 @@ public interface IFileStateService
     ValueTask<NtStatus> AckLeaseAsync(LeaseId lease, LeaseState state);
 
     int ActiveFileCount { get; }
+
+    // ---- Durable and persistent opens ----
+
+    /// <summary>
+    /// The open's connection is gone. True: the open is durable and stays, disconnected, until reclaimed or expired
+    /// (its VFS handle may be closed). False: the caller closes it as usual.
+    /// </summary>
+    ValueTask<bool> DisconnectAsync(FileKey file, OpenId open, long position);
+
+    /// <summary>Re-attaches a disconnected durable open to a new connection (DHnC / DH2C), after validating the claim.</summary>
+    ValueTask<ReconnectResult> ReconnectAsync(ReconnectRequest request);
+
+    /// <summary>The open was renamed: a later reopen uses the new path.</summary>
+    ValueTask UpdateDurablePathAsync(FileKey file, OpenId open, string path);
+
+    /// <summary>The durable open's stored state, or null.</summary>
+    ValueTask<Persistence.DurableOpenRecord?> GetDurableAsync(FileKey file, OpenId open);
+
+    /// <summary>A durable or DH2Q open by persistent id (any state), for reconnect routing.</summary>
+    bool TryFindDurable(OpenId open, out FileKey file);
+
+    /// <summary>Replay detection: the open a client created with this CreateGuid (DH2Q).</summary>
+    bool TryFindByCreateGuid(Guid clientGuid, Guid createGuid, out OpenId open, out FileKey file);
+
+    /// <summary>The open that carries this App Instance Id (MS-SMB2 3.3.5.9.13).</summary>
+    bool TryFindByAppInstance(Guid appInstanceId, out OpenId open, out FileKey file);
+
+    /// <summary>Called (from a file actor) when the state tier closed a disconnected open by itself.</summary>
+    Action<FileKey, ExpiredOpen>? OpenExpired { get; set; }
+
+    /// <summary>After a restart: loads this node's durable opens from the store, disconnected. Returns how many.</summary>
+    Task<int> RestoreAsync(CancellationToken ct);
 }

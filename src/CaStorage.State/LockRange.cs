@@ -7,6 +7,21 @@ public readonly record struct LockRange(ulong Offset, ulong Length, bool Exclusi
     public bool IsValid => Length == 0 || Offset + (Length - 1) >= Offset;
 }
 
+/// <summary>
+/// LOCK's LockSequence (MS-SMB2 2.2.26): a number (low 4 bits) in one of 64 buckets (the next 28 bits, 1..64 valid).
+/// </summary>
+public readonly record struct LockSequence(int Bucket, byte Number)
+{
+    public const int Buckets = 64;
+
+    /// <summary>The sequence a LOCK request carries, or null when its bucket is not one of 1..64 (replay detection off).</summary>
+    public static LockSequence? From(uint raw)
+    {
+        var bucket = (int)(raw >> 4);
+        return bucket is >= 1 and <= Buckets ? new LockSequence(bucket, (byte)(raw & 0xF)) : null;
+    }
+}
+
 /// <summary>Lock overlap and conflict rules (MS-FSA 2.1.4.10 / Windows behaviour that smbtorture checks).</summary>
 public static class LockRules
 {

@@ -20,6 +20,8 @@ public sealed record OpenRequest
     /// <summary>RequestedOplockLevel (<see cref="OplockLevel"/>); <see cref="OplockLevel.Lease"/> with <see cref="Lease"/>.</summary>
     public byte RequestedOplock { get; init; }
     public LeaseRequest? Lease { get; init; }
+    /// <summary>DHnQ/DH2Q: the open may outlive its connection.</summary>
+    public DurableRequest? Durable { get; init; }
 }
 
 public enum OpenOutcome { Granted, SharingViolation, DeletePending, AccessDenied, InvalidParameter }
@@ -39,6 +41,8 @@ public sealed record OpenDecision(OpenOutcome Outcome)
     /// <summary>The oplock level granted (<see cref="OplockLevel.Lease"/> when a lease was granted).</summary>
     public byte Oplock { get; init; }
     public LeaseGrant? Lease { get; init; }
+    /// <summary>Set when the open was made durable or persistent.</summary>
+    public DurableGrant? Durable { get; init; }
 }
 
 /// <remarks>When DeleteNow, the caller removes the file, then reports <see cref="IFileStateService.FileDeletedAsync"/>.</remarks>

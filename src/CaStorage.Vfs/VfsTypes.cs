@@ -46,6 +46,11 @@ public sealed record VfsOpenRequest
     /// is created. Parts it leaves out come from the parent (inheritance) and the caller's token.
     /// </summary>
     public SecurityDescriptor? CreatorDescriptor { get; init; }
+    /// <summary>
+    /// Reopening a durable open for its reconnecting client (any node): the access was granted when the open was
+    /// made, so it is not checked again (the file may have become read-only since, as Windows allows).
+    /// </summary>
+    public bool Reclaim { get; init; }
 }
 
 /// <summary>

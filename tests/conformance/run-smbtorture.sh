@@ -20,7 +20,9 @@
 # (smb2.rw); the entry passes only if every subtest succeeds. A skipped
 # subtest is a failure: listed tests must pass. smbtorture matches names as
 # globs, so a name containing a space is written with '?' in its place
-# ("smb2.delete-on-close-perms.OVERWRITE_IF?Existing").
+# ("smb2.delete-on-close-perms.OVERWRITE_IF?Existing"). An entry may add
+# smbtorture arguments after the name; "--share=NAME" among them picks the
+# share for that test (e.g. "--share=ca", the continuously available share).
 #
 # Without --target a CaStorage server is started on 127.0.0.1 (random free
 # port, fresh data dir, users testuser/testuser2, shares "share" and
@@ -122,9 +124,10 @@ start_server() {
     # Shares as in Samba's selftest: the share under test, and "noperm", which
     # smb2.ioctl.bug14788.* tree-connects to (\\HOST\noperm) to send
     # handle-less FSCTLs there. Here it is a plain share: nothing is denied.
-    mkdir -p "$data_dir/share" "$data_dir/noperm"
+    # "ca" is continuously available: the persistent-handle tests run there.
+    mkdir -p "$data_dir/share" "$data_dir/noperm" "$data_dir/ca"
     start_castorage "$host" "$port" "$data_dir" "$server_log" \
-        --share "share=$data_dir/share" --share "noperm=$data_dir/noperm"
+        --share "share=$data_dir/share" --share "noperm=$data_dir/noperm" --share "ca=$data_dir/ca,ca"
 }
 server_alive() {
     [[ $own_server == 1 ]] || return 0   # external target: not ours to judge
@@ -155,6 +158,12 @@ for entry in "${entries[@]}"; do
     read -r name rest <<<"$entry"
     extra=()
     [[ -n "${rest:-}" ]] && read -r -a extra <<<"$rest"
+    test_share="$share"
+    args=()
+    for a in "${extra[@]}"; do
+        if [[ "$a" == --share=* ]]; then test_share="${a#--share=}"; else args+=("$a"); fi
+    done
+    extra=("${args[@]}")
     safe="${name//[^A-Za-z0-9._-]/_}"
     logf="$results_dir/$safe.log"
     if ! server_alive; then
@@ -173,7 +182,7 @@ for entry in "${entries[@]}"; do
     (
         cd "$work"
         timeout -k 10 "$per_test_timeout" smbtorture -s "$client_conf" \
-            "//$host/$share" -p "$port" -U "$TEST_USER1%$TEST_PASS1" \
+            "//$host/$test_share" -p "$port" -U "$TEST_USER1%$TEST_PASS1" \
             --option="torture:user2name=$TEST_USER2" \
             --option="torture:user2password=$TEST_PASS2" \
             -m SMB3_11 --format=subunit "${extra[@]}" "$name"

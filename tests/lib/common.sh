@@ -26,7 +26,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 need() {
     local c
     for c in "$@"; do
-        command -v "$c" >/dev/null 2>&1 || die "missing dependency: $c (apt-get install smbclient samba-testsuite samba python3-impacket attr)"
+        command -v "$c" >/dev/null 2>&1 || die "missing dependency: $c (apt-get install smbclient samba-testsuite samba python3-impacket attr postgresql)"
     done
 }
 

@@ -53,6 +53,22 @@ public sealed class CaStorageOptions
     /// <summary>Lowest and highest dialect served ("2.0.2" … "3.1.1").</summary>
     public string MinDialect { get; set; } = "2.0.2";
     public string MaxDialect { get; set; } = "3.1.1";
+
+    /// <summary>This node's name in the state store (a StatefulSet pod name); default: the host name.</summary>
+    public string? NodeId { get; set; }
+
+    public StateStoreOptions State { get; set; } = new();
+}
+
+/// <summary>Where durable and persistent handles are kept (ARCHITECTURE §2).</summary>
+public sealed class StateStoreOptions
+{
+    /// <summary>"sqlite" (one node; the default) or "postgresql" (a cluster).</summary>
+    public string Store { get; set; } = "sqlite";
+    /// <summary>SQLite file; default DataDirectory/state.db.</summary>
+    public string? SqlitePath { get; set; }
+    /// <summary>PostgreSQL connection string (Npgsql form), e.g. "Host=db;Username=castorage;Database=castorage".</summary>
+    public string? ConnectionString { get; set; }
 }
 
 public sealed class ShareOptions

@@ -10,6 +10,8 @@ internal sealed class CommandLine
     public string? ConfigFile { get; private set; }
     public bool? SigningRequired { get; private set; }
     public string? Encryption { get; private set; }
+    public string? Postgres { get; private set; }
+    public string? NodeId { get; private set; }
     public bool Help { get; private set; }
 
     public const string Usage = """
@@ -24,6 +26,8 @@ internal sealed class CommandLine
           --user NAME:PASSWORD     add a user (repeatable); only the NT hash is kept, in memory
           --signing-required       require SMB signing on every session
           --encryption MODE        SMB 3.x encryption: off, enabled (default), desired, required
+          --postgres CONNSTR       keep durable state in PostgreSQL (a cluster); default: SQLite in DIR
+          --node-id ID             this node's name in the state store (default: the host name)
           --config FILE            JSON configuration file (section "CaStorage"); environment variables
                                    override it in .NET form, e.g. CaStorage__Signing__Required=true
           --help                   show this help
@@ -53,6 +57,8 @@ internal sealed class CommandLine
                     case "--config": c.ConfigFile = Next(); break;
                     case "--signing-required": c.SigningRequired = true; break;
                     case "--encryption": c.Encryption = Next(); break;
+                    case "--postgres": c.Postgres = Next(); break;
+                    case "--node-id": c.NodeId = Next(); break;
                     case "--share":
                         {
                             var v = Next();

@@ -238,8 +238,12 @@ internal sealed partial class SmbConnection
     internal ulong NextVolatileId() => Server.NextVolatileId();
 
     // Opens belong to their session (Session.OpenTable); a connection reaches those of the sessions it carries.
-    internal void AddOpen(SmbOpen open) => open.Session.AddOpen(open);
-    internal bool RemoveOpen(SmbOpen open) => open.Session.RemoveOpen(open);
+    internal void AddOpen(SmbOpen open)
+    {
+        open.Session.AddOpen(open);
+        Server.TrackOpen(open);
+    }
+
     internal IEnumerable<SmbOpen> Opens => _sessions.Values.SelectMany(s => s.Opens);
 
     internal bool TryGetOpen(ulong volatileId, out SmbOpen open)
@@ -276,29 +280,33 @@ internal sealed partial class SmbConnection
         }
     }
 
-    /// <summary>Ends a session on every channel (LOGOFF, or its last connection gone): trees, opens, pending requests.</summary>
+    /// <summary>
+    /// Ends a session on every channel (LOGOFF, or its last connection gone): trees, opens, pending requests. Durable
+    /// opens stay, disconnected, for a later session of their user to reclaim (Windows and Samba; smb2.durable-open.reopen4).
+    /// </summary>
     internal async Task LogoffSessionAsync(SmbSession session)
     {
+        const bool preserveDurable = true;
         RemoveSession(session.Id, out _);
         Server.UnregisterSession(session);
         // The channel list stays as it was (an expired session takes no new channel): the response to this LOGOFF, or
         // to the failed reauthentication that ended the session, is still signed with this channel's key.
         var channels = session.Expire();
         foreach (var ch in channels) ch.Connection.RemoveSession(session.Id, out _);
-        foreach (var t in session.Trees.ToArray()) await DisconnectTreeAsync(t).ConfigureAwait(false);
+        foreach (var t in session.Trees.ToArray()) await DisconnectTreeAsync(t, preserveDurable).ConfigureAwait(false);
         // Opens whose tree went first (should none be left, they are closed all the same).
-        foreach (var o in session.Opens.ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
+        foreach (var o in session.Opens.ToArray()) await CloseOpenAsync(o, preserveDurable).ConfigureAwait(false);
         CancelPending(op => op.Session == session);
         foreach (var ch in channels)
             if (!ReferenceEquals(ch.Connection, this)) ch.Connection.CancelPending(op => op.Session == session);
     }
 
-    internal async Task DisconnectTreeAsync(SmbTreeConnect tree)
+    internal async Task DisconnectTreeAsync(SmbTreeConnect tree, bool preserveDurable = false)
     {
         tree.Session.RemoveTree(tree.Id, out _);
         // Closing the opens first completes their pending CHANGE_NOTIFYs with STATUS_NOTIFY_CLEANUP; anything else
         // still pending on the tree (on any channel of the session) is cancelled.
-        foreach (var o in tree.Session.Opens.Where(o => o.Tree == tree).ToArray()) await CloseOpenAsync(o).ConfigureAwait(false);
+        foreach (var o in tree.Session.Opens.Where(o => o.Tree == tree).ToArray()) await CloseOpenAsync(o, preserveDurable).ConfigureAwait(false);
         CancelPending(op => op.Tree == tree);
         foreach (var ch in tree.Session.Channels)
             if (!ReferenceEquals(ch.Connection, this)) ch.Connection.CancelPending(op => op.Tree == tree);

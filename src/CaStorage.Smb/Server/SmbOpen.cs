@@ -41,7 +41,18 @@ internal sealed class SmbOpen
     public LeaseId? Lease { get; set; }
     /// <summary>Data was written through this open: its close reports the change to directory watches.</summary>
     public bool Written { get; set; }
+    /// <summary>The lease as granted at create (a replayed create answers with it).</summary>
+    public LeaseGrant? LeaseGrant { get; set; }
+    /// <summary>Durability granted (DHnQ/DH2Q); such an open outlives its connection.</summary>
+    public DurableGrant? Durable { get; set; }
+    /// <summary>1 (DHnQ) or 2 (DH2Q) when durability was asked for.</summary>
+    public int DurableVersion { get; set; }
+    /// <summary>What the CREATE did (a replay answers the same).</summary>
+    public CreateAction CreateAction { get; set; }
     public int Closed;
+
+    /// <summary>Completes when a close or disconnect of this open has finished (a reconnect racing the old connection's teardown waits for it).</summary>
+    public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The directory watch of CHANGE_NOTIFY on this open (kept between requests so no change is lost).</summary>
     public NotifyWatch? Watch { get; set; }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using CaStorage.Core.Security;
 using CaStorage.Smb.Security;
 using CaStorage.State;
+using CaStorage.State.Persistence;
 using CaStorage.State.Notify;
 using CaStorage.Vfs;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,8 @@ public sealed class SmbServerContext
     private readonly ConcurrentDictionary<string, SmbShare> _shares = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
     private readonly ConcurrentDictionary<ulong, SmbOpen> _resumeKeys = new();
+    // Connected opens by persistent id (Samba's GlobalOpenTable, node-local part): replays and App Instance Ids find them.
+    private readonly ConcurrentDictionary<OpenId, SmbOpen> _opens = new();
     private long _nextVolatileId;
 
     public SmbServerContext(SmbServerSettings settings, IEnumerable<SmbShare> shares, IReadOnlyDictionary<string, byte[]> ntHashes,
@@ -59,10 +62,23 @@ public sealed class SmbServerContext
         LoggerFactory = loggerFactory;
         Time = time;
         StartTime = time.GetUtcNow();
+        FileState.OpenExpired = OnOpenExpired;
+    }
+
+    /// <summary>
+    /// A disconnected durable open was closed by the state tier (expired, or purged by a break it could not answer).
+    /// Its VFS handle went at disconnect; a delete-on-close it carried clears the pending delete (the file stays:
+    /// removing it needs a tree connect of its user, which is gone).
+    /// </summary>
+    private void OnOpenExpired(FileKey file, ExpiredOpen expired)
+    {
+        if (expired.Outcome.DeleteNow) _ = FileState.FileDeletedAsync(file).AsTask();
     }
 
     public SmbServerSettings Settings { get; }
     public IFileStateService FileState { get; }
+    /// <summary>The state store's group-commit writer (null in tests without a store): metrics and shutdown.</summary>
+    public StoreWriter? StoreWriter { get; init; }
     public ChangeNotifyHub Notify { get; } = new();
     /// <summary>Where this node's connections register so the state tier's breaks reach them.</summary>
     public SmbClientNotifier Notifier { get; }
@@ -86,6 +102,11 @@ public sealed class SmbServerContext
     /// from every channel, so two connections of one session must never hand out the same id.
     /// </summary>
     internal ulong NextVolatileId() => (ulong)Interlocked.Increment(ref _nextVolatileId);
+
+    internal void TrackOpen(SmbOpen open) => _opens[open.Id] = open;
+    internal void UntrackOpen(SmbOpen open) => _opens.TryRemove(new KeyValuePair<OpenId, SmbOpen>(open.Id, open));
+    internal bool TryGetOpen(OpenId id, out SmbOpen open) => _opens.TryGetValue(id, out open!);
+    public int OpenCount => _opens.Count;
 
     internal void RegisterResumeKey(ulong key, SmbOpen open) => _resumeKeys[key] = open;
     internal void UnregisterResumeKey(ulong key) => _resumeKeys.TryRemove(key, out _);

@@ -9,7 +9,7 @@ namespace CaStorage.State.Actors;
 /// mailbox, so share-mode decisions need no other locking. The mailbox runs on the poster's thread when idle
 /// (no thread hop on the uncontended path) and drains everything queued meanwhile.
 /// </summary>
-internal sealed class FileActor
+internal sealed partial class FileActor
 {
     private readonly ConcurrentQueue<Command> _mailbox = new();
     private readonly Dictionary<OpenId, OpenEntry> _opens = new();
@@ -60,6 +60,12 @@ internal sealed class FileActor
 
     private sealed record OpenEntry(OpenRequest Request)
     {
+        /// <summary>Settable: a reconnect moves the open to the client's new connection (Owner).</summary>
+        public OpenRequest Request { get; set; } = Request;
+        /// <summary>Set for durable and persistent opens (FileActor.Durable.cs).</summary>
+        public DurableState? Durable { get; set; }
+        /// <summary>Open.LockSequenceArray, created by the first LOCK that carries a sequence (FileActor.Durable.cs).</summary>
+        public byte[]? LockSequences { get; set; }
         public bool DeletePendingByThis { get; set; }
         public byte Oplock { get; set; }
         /// <summary>Set while an oplock break waits for its acknowledgement.</summary>
@@ -107,13 +113,14 @@ internal sealed class FileActor
 
     private void Handle(Command cmd)
     {
+        _persisted = null;
         switch (cmd)
         {
             case RequestOpen m: TryOpen(m, firstAttempt: true); break;
-            case AckOplock m: m.Reply.TrySetResult(DoAckOplock(m.Open, m.Level)); break;
-            case AckLease m: m.Reply.TrySetResult(DoAckLease(m.Lease, m.State)); break;
+            case AckOplock m: Reply(m.Reply, DoAckOplock(m.Open, m.Level)); break;
+            case AckLease m: Reply(m.Reply, DoAckLease(m.Lease, m.State)); break;
             case BreakTimeout m: DoBreakTimeout(m.Target); break;
-            case Close m: m.Reply.TrySetResult(DoClose(m.Open)); break;
+            case Close m: Reply(m.Reply, DoClose(m.Open)); break;
             case SetDeletePending m: m.Reply.TrySetResult(DoSetDeletePending(m.Open, m.Value)); break;
             case QueryDeletePending m: m.Reply.TrySetResult(_deletePending); break;
             case CheckRename m: TryRename(m); break;
@@ -124,10 +131,17 @@ internal sealed class FileActor
             case CancelLock m:
                 if (_waiters.RemoveAll(w => w.Reply == m.Pending) > 0) m.Pending.TrySetResult(NtStatus.Cancelled);
                 break;
-            case Unlock m: m.Reply.TrySetResult(DoUnlock(m.Open, m.Ranges)); break;
+            case Unlock m:
+                if (IsLockReplay(m.Open, m.Sequence)) { m.Reply.TrySetResult(NtStatus.Success); break; }
+                var unlocked = DoUnlock(m.Open, m.Ranges);
+                if (unlocked == NtStatus.Success) RecordLockSequence(m.Open, m.Sequence);
+                Reply(m.Reply, unlocked);
+                break;
             case CheckIo m: m.Reply.TrySetResult(DoCheckIo(m.Open, m.Offset, m.Length, m.Write)); break;
             case Deleted m: _deletePending = false; m.Reply.TrySetResult(true); break;
+            default: HandleDurable(cmd); break;
         }
+        if (_toPurge.Count > 0) ProcessPurges();
     }
 
     // ---- Opens, oplocks and leases -------------------------------------------------------------------------
@@ -180,7 +194,10 @@ internal sealed class FileActor
         }
         // An overwrite writes even without write access (Samba adds FILE_WRITE_DATA for the truncate).
         var access = req.Truncates ? req.Access | AccessMask.FileWriteData : req.Access;
-        if (!IsOplockStatOpen(access) && BreakForOpen(req, access, conflict, firstAttempt))
+        var delay = !IsOplockStatOpen(access) && BreakForOpen(req, access, conflict, firstAttempt);
+        // Disconnected durable opens that had to be broken are gone now: decide again without them.
+        if (_toPurge.Count > 0) { ProcessPurges(); TryOpen(m, firstAttempt); return; }
+        if (delay)
         {
             _parked.Add(m);
             return;
@@ -192,7 +209,7 @@ internal sealed class FileActor
         }
         var entry = new OpenEntry(req);
         _opens[req.Open] = entry;
-        m.Reply.TrySetResult(Grant(entry));
+        GrantDurable(m, entry, Grant(entry));
     }
 
     /// <summary>Sends the breaks a new open needs; true when it must wait for acknowledgements (Samba delay_for_oplock_fn).</summary>
@@ -301,6 +318,7 @@ internal sealed class FileActor
 
     private void BreakOplock(OpenEntry e, byte to)
     {
+        if (PurgeInsteadOfBreak(e)) return;
         e.BreakingTo = to;
         e.BreakTimer = _time.CreateTimer(_ => Post(new BreakTimeout(e)), null, BreakTimeoutPeriod, Timeout.InfiniteTimeSpan);
         _notifier.OplockBreak(e.Request.Owner, e.Request.Open, to);
@@ -316,6 +334,7 @@ internal sealed class FileActor
     /// <summary>Asks a lease holder to give up what <paramref name="to"/> lacks (Samba process_oplock_break_message).</summary>
     private void BreakLease(LeaseEntry l, LeaseState to)
     {
+        if (PurgeInsteadOfBreak(l)) return;
         to &= l.State;
         if (l.Breaking)
         {
@@ -377,6 +396,7 @@ internal sealed class FileActor
         e.BreakingTo = null;
         e.BreakTimer?.Dispose();
         e.BreakTimer = null;
+        Save(e);
         RecountReadCachers();
         RetryParked();
         return (NtStatus.Success, e.Oplock);
@@ -416,6 +436,7 @@ internal sealed class FileActor
             l.Breaking = false;
             l.BreakingToRequested = l.BreakingToRequired = LeaseState.None;
         }
+        SaveLeaseHolders(l.Id);
         RecountReadCachers();
         RetryParked();
         return NtStatus.Success;
@@ -484,12 +505,15 @@ internal sealed class FileActor
     private void DoLock(RequestLock m)
     {
         if (!_opens.ContainsKey(m.Open)) { m.Reply.TrySetResult(NtStatus.FileClosed); return; }
+        if (IsLockReplay(m.Open, m.Sequence)) { m.Reply.TrySetResult(NtStatus.Success); return; }
         // Byte-range locks end other opens' read caching (Windows breaks level II oplocks on lock).
         BreakReadCaches(m.Open);
         if (CanGrant(m.Open, m.Ranges))
         {
             GrantLocks(m.Open, m.Ranges);
-            m.Reply.TrySetResult(NtStatus.Success);
+            RecordLockSequence(m.Open, m.Sequence);
+            Save(m.Open);
+            Reply(m.Reply, NtStatus.Success);
         }
         else if (m.FailImmediately)
         {
@@ -520,6 +544,7 @@ internal sealed class FileActor
         picked.Sort();
         for (var i = picked.Count - 1; i >= 0; i--) _locks.RemoveAt(picked[i]);
         Volatile.Write(ref _lockCount, _locks.Count);
+        Save(open);
         RetryWaiters();
         return NtStatus.Success;
     }
@@ -534,7 +559,9 @@ internal sealed class FileActor
             {
                 _waiters.RemoveAt(i);
                 GrantLocks(w.Open, w.Ranges);
-                w.Reply.TrySetResult(NtStatus.Success);
+                RecordLockSequence(w.Open, w.Sequence);
+                Save(w.Open);
+                Reply(w.Reply, NtStatus.Success);
                 continue;
             }
             i++;
@@ -571,6 +598,7 @@ internal sealed class FileActor
         }
         if (e.Request.DeleteOnClose) _deletePending = true;
         e.BreakTimer?.Dispose();
+        Forget(e);
         if (e.Lease is { } lid && _leases.TryGetValue(lid, out var lease) && --lease.Opens == 0)
         {
             lease.BreakTimer?.Dispose();

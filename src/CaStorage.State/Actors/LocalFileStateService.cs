@@ -1,4 +1,5 @@
 using CaStorage.Core;
+using CaStorage.State.Persistence;
 using static CaStorage.State.Actors.FileActorProtocol;
 
 namespace CaStorage.State.Actors;
@@ -15,12 +16,16 @@ internal sealed class LocalFileStateService : IFileStateService
     private readonly TimeProvider _time;
     // MS-SMB2 3.3.5.9.8: a client's lease key names one file; the index finds the file of a lease for acks.
     private readonly Dictionary<LeaseId, (FileKey File, int Opens)> _leaseIndex = new();
+    private readonly DurableIndex _durable = new();
+    private readonly DurabilityContext _durability;
     private int _active;
 
-    public LocalFileStateService(int shardCount = DefaultShardCount, IClientNotifier? notifier = null, TimeProvider? time = null)
+    public LocalFileStateService(int shardCount = DefaultShardCount, IClientNotifier? notifier = null, TimeProvider? time = null,
+        StoreWriter? store = null, string node = "local")
     {
         _notifier = notifier ?? NullClientNotifier.Instance;
         _time = time ?? TimeProvider.System;
+        _durability = new DurabilityContext(store, node, OnRemoved);
         _shards = new Dictionary<FileKey, FileActor>[shardCount];
         for (var i = 0; i < shardCount; i++) _shards[i] = new Dictionary<FileKey, FileActor>();
     }
@@ -39,7 +44,7 @@ internal sealed class LocalFileStateService : IFileStateService
             {
                 if (!shard.TryGetValue(key, out actor!))
                 {
-                    actor = new FileActor(key, OnIdle, _notifier, _time);
+                    actor = new FileActor(key, OnIdle, _notifier, _time) { Durability = _durability };
                     shard[key] = actor;
                     Interlocked.Increment(ref _active);
                 }
@@ -77,6 +82,9 @@ internal sealed class LocalFileStateService : IFileStateService
         Send(request.File, new RequestOpen(request, tcs));
         var decision = await tcs.Task.ConfigureAwait(false);
         if (lease is not null && decision.Lease is null) ReleaseLease(lease.Id);
+        // DH2Q opens are replay-eligible whether or not durability was granted; DHnQ ones only when durable.
+        if (request.Durable is { } d && decision.Outcome == OpenOutcome.Granted && (decision.Durable is not null || d.CreateGuid != Guid.Empty))
+            _durable.Add(request.Open, request.File, d);
         return decision;
     }
 
@@ -86,7 +94,76 @@ internal sealed class LocalFileStateService : IFileStateService
         Send(file, new Close(open, tcs));
         var outcome = await tcs.Task.ConfigureAwait(false);
         if (outcome.Lease is { } lease) ReleaseLease(lease);
+        _durable.Remove(open);
         return outcome;
+    }
+
+    public Action<FileKey, ExpiredOpen>? OpenExpired { get; set; }
+
+    /// <summary>From inside the actor: a disconnected open was closed by the state tier (expired or purged).</summary>
+    private void OnRemoved(FileKey file, ExpiredOpen expired)
+    {
+        if (expired.Outcome.Lease is { } lease) ReleaseLease(lease);
+        _durable.Remove(expired.Record.Id);
+        OpenExpired?.Invoke(file, expired);
+    }
+
+    public async ValueTask<bool> DisconnectAsync(FileKey file, OpenId open, long position)
+    {
+        var tcs = Tcs<bool>();
+        Send(file, new Disconnect(open, position, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<ReconnectResult> ReconnectAsync(ReconnectRequest request)
+    {
+        if (!_durable.TryGet(request.Open, out var file)) return new ReconnectResult(NtStatus.ObjectNameNotFound);
+        var tcs = Tcs<ReconnectResult>();
+        Send(file, new Reconnect(request, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask UpdateDurablePathAsync(FileKey file, OpenId open, string path)
+    {
+        var tcs = Tcs<bool>();
+        Send(file, new UpdatePath(open, path, tcs));
+        await tcs.Task.ConfigureAwait(false);
+    }
+
+    public async ValueTask<DurableOpenRecord?> GetDurableAsync(FileKey file, OpenId open)
+    {
+        var tcs = Tcs<DurableOpenRecord?>();
+        Send(file, new QueryDurable(open, tcs));
+        return await tcs.Task.ConfigureAwait(false);
+    }
+
+    public bool TryFindDurable(OpenId open, out FileKey file) => _durable.TryGet(open, out file);
+
+    public bool TryFindByCreateGuid(Guid clientGuid, Guid createGuid, out OpenId open, out FileKey file) =>
+        _durable.TryGetByCreate(clientGuid, createGuid, out open, out file);
+
+    public bool TryFindByAppInstance(Guid appInstanceId, out OpenId open, out FileKey file) =>
+        _durable.TryGetByApp(appInstanceId, out open, out file);
+
+    public async Task<int> RestoreAsync(CancellationToken ct)
+    {
+        if (_durability.Writer is not { } writer) return 0;
+        var records = await writer.Store.LoadOpensAsync(_durability.Node, ct).ConfigureAwait(false);
+        var restored = 0;
+        foreach (var r in records)
+        {
+            if (r.Lease is { } l && !RetainLease(l.Id, r.File)) continue;
+            var tcs = Tcs<bool>();
+            Send(r.File, new Restore(r, tcs));
+            if (!await tcs.Task.ConfigureAwait(false)) continue;
+            _durable.Add(r.Id, r.File, new DurableRequest
+            {
+                Version = r.DurableVersion, TimeoutMs = r.TimeoutMs, Path = r.Path,
+                ClientGuid = r.ClientGuid, CreateGuid = r.CreateGuid, AppInstanceId = r.AppInstanceId,
+            });
+            restored++;
+        }
+        return restored;
     }
 
     /// <summary>Counts an open under a lease key; false if the client's key already names another file.</summary>
@@ -172,10 +249,11 @@ internal sealed class LocalFileStateService : IFileStateService
         return await tcs.Task.ConfigureAwait(false);
     }
 
-    public async ValueTask<NtStatus> LockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, bool failImmediately, CancellationToken ct)
+    public async ValueTask<NtStatus> LockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, bool failImmediately, CancellationToken ct,
+        LockSequence? sequence = null)
     {
         var tcs = Tcs<NtStatus>();
-        Send(file, new RequestLock(open, ranges, failImmediately, tcs));
+        Send(file, new RequestLock(open, ranges, failImmediately, tcs) { Sequence = sequence });
         if (!failImmediately && ct.CanBeCanceled && !tcs.Task.IsCompleted)
         {
             await using var reg = ct.Register(() => Send(file, new CancelLock(tcs))).ConfigureAwait(false);
@@ -184,10 +262,10 @@ internal sealed class LocalFileStateService : IFileStateService
         return await tcs.Task.ConfigureAwait(false);
     }
 
-    public async ValueTask<NtStatus> UnlockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges)
+    public async ValueTask<NtStatus> UnlockAsync(FileKey file, OpenId open, IReadOnlyList<LockRange> ranges, LockSequence? sequence = null)
     {
         var tcs = Tcs<NtStatus>();
-        Send(file, new Unlock(open, ranges, tcs));
+        Send(file, new Unlock(open, ranges, tcs) { Sequence = sequence });
         return await tcs.Task.ConfigureAwait(false);
     }
 

@@ -141,11 +141,13 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            status = AuthorizeExisting(tree, root, r, fd, isDirectory: false, request, truncating, out var granted, out var maximal);
+            AccessMask granted, maximal;
+            if (request.Reclaim) (granted, maximal) = (access, access);
+            else status = AuthorizeExisting(tree, root, r, fd, isDirectory: false, request, truncating, out granted, out maximal);
             if (status != NtStatus.Success) return status;
             if (maxAllowed) writable &= (granted & (AccessMask.FileWriteData | AccessMask.FileAppendData)) != 0 || truncating;
             var attributes = EffectiveAttributes(fd, r.IsRoot);
-            if ((attributes & NtFileAttributes.ReadOnly) != 0)
+            if ((attributes & NtFileAttributes.ReadOnly) != 0 && !request.Reclaim)
             {
                 // MS-FSA 2.1.5.1.2.1: a read-only file cannot be opened for writing data or overwritten,
                 // nor opened delete-on-close.

@@ -10,7 +10,7 @@ using CaStorage.Vfs;
 namespace CaStorage.Smb.Server.Handlers;
 
 /// <summary>MS-SMB2 2.2.13/2.2.14 CREATE (3.3.5.9): validation, VFS open, share modes in the state tier, contexts.</summary>
-internal static class CreateHandler
+internal static partial class CreateHandler
 {
     private const uint ValidAttributes = 0x00007FB7 | 0x00020000;
     // FILE_RESERVE_OPFILTER is refused; FILE_OPEN_FOR_FREE_SPACE_QUERY is ignored, as Windows and Samba do (Word sends it).
@@ -40,6 +40,18 @@ internal static class CreateHandler
         SmbReader.TryU32(s, b + 48, out var ctxOff);
         SmbReader.TryU32(s, b + 52, out var ctxLen);
 
+        var contexts = new List<CreateContext>();
+        var ctxStatus = ctxLen > 0 ? ParseContexts(s, ctxOff, ctxLen, contexts) : NtStatus.Success;
+        // MS-SMB2 3.3.5.9.7/12: a durable reconnect ignores every field but the name, the FileId and the lease key
+        // (smb2.durable-open.reopen2 sends garbage in all the others).
+        if (ctxStatus == NtStatus.Success && r.Tree is { IsPipe: false } && DurableContexts.Parse(s, contexts, c.Dialect, out var early) == NtStatus.Success
+            && early.ReconnectVersion != 0)
+        {
+            if ((nameLen & 1) != 0 || !SmbReader.TrySlice(s, nameOff, nameLen, out var at) || !SmbReader.TryUtf16(s.Slice(at, nameLen), out var reconnectName))
+                return NtStatus.ObjectNameNotFound;
+            return await ReconnectAsync(c, r, r.Tree, reconnectName, early, contexts).ConfigureAwait(false);
+        }
+
         // MS-SMB2 3.3.5.9 validation, in the order Windows applies it.
         if (impersonation > 3) return NtStatus.BadImpersonationLevel;
         var options = (CreateOptions)optionsRaw;
@@ -57,15 +69,13 @@ internal static class CreateHandler
         // MS-SMB2 3.3.5.9: a name beginning with a separator is invalid.
         if (name.StartsWith('\\')) return NtStatus.InvalidParameter;
 
-        var contexts = new List<CreateContext>();
-        if (ctxLen > 0)
-        {
-            var cst = ParseContexts(s, ctxOff, ctxLen, contexts);
-            if (cst != NtStatus.Success) return cst;
-        }
+        if (ctxStatus != NtStatus.Success) return ctxStatus;
 
         var tree = r.Tree!;
         if (tree.IsPipe) return NtStatus.ObjectNameNotFound; // named pipes (DCE/RPC) are not served yet
+        var dst = DurableContexts.Parse(s, contexts, c.Dialect, out var durable);
+        if (dst != NtStatus.Success) return dst;
+        if (durable.ReconnectVersion != 0) return NtStatus.ObjectNameNotFound; // pipes have no durable handles
 
         var access = (AccessMask)desired;
         if ((access & AccessMask.AccessSystemSecurity) != 0) return NtStatus.PrivilegeNotHeld;
@@ -85,6 +95,11 @@ internal static class CreateHandler
         }
         var sdStatus = CreateAccess.CreatorDescriptor(s, contexts, out var creatorDescriptor);
         if (sdStatus != NtStatus.Success) return sdStatus;
+        SmbReader.TryU8(s, b + 3, out var requestedOplock);
+        var lease = c.Dialect >= SmbDialect.Smb210 && requestedOplock == OplockLevel.Lease ? ParseLease(s, contexts, c) : null;
+        if (requestedOplock == OplockLevel.Lease && lease is null) requestedOplock = OplockLevel.None;
+        if (await CheckReplayAsync(c, r, durable, requestedOplock, lease).ConfigureAwait(false) is { } replayed) return replayed;
+        await CloseOtherInstanceAsync(c, durable).ConfigureAwait(false);
 
         var ops = tree.Vfs.Ops;
         var ct = c.Closed;
@@ -123,10 +138,7 @@ internal static class CreateHandler
         var key = new FileKey(tree.Share.Name, file.ShareModeId); // a named stream has its own share modes
         var openId = NewOpenId();
         var truncates = action is CreateAction.Overwritten or CreateAction.Superseded;
-        SmbReader.TryU8(m.Span, b + 3, out var requestedOplock);
-        var lease = c.Dialect >= SmbDialect.Smb210 && requestedOplock == OplockLevel.Lease ? ParseLease(m.Span, contexts, c) : null;
-        if (requestedOplock == OplockLevel.Lease && lease is null) requestedOplock = OplockLevel.None;
-        var wants = new Wants(contexts.Any(x => x.Name == "MxAc"), contexts.Any(x => x.Name == "QFid"));
+        var wants = new Wants(contexts.Any(x => x.Name == "MxAc"), contexts.Any(x => x.Name == "QFid"), durable.RequestVersion);
         var pending = c.Server.FileState.OpenAsync(new OpenRequest
         {
             File = key,
@@ -139,6 +151,7 @@ internal static class CreateHandler
             Owner = c.Id,
             RequestedOplock = requestedOplock,
             Lease = lease,
+            Durable = ToDurableRequest(c, r, tree, durable, file, options),
         }, ct);
         var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants,
             CreateAccess.Maximal(tree, vr.Value!));
@@ -155,7 +168,12 @@ internal static class CreateHandler
         return r.GoAsync(async (o, _) => await finish.RunAsync(await task.ConfigureAwait(false), o, o.Length - SmbHeader.Size).ConfigureAwait(false));
     }
 
-    private sealed record Wants(bool MaximalAccess, bool FileId);
+    /// <param name="DurableVersion">1 (DHnQ) or 2 (DH2Q): answer with that context when durability is granted.</param>
+    private sealed record Wants(bool MaximalAccess, bool FileId, int DurableVersion);
+
+    private static uint ModeOf(CreateOptions options) =>
+        (uint)(options & (CreateOptions.WriteThrough | CreateOptions.SequentialOnly | CreateOptions.NoIntermediateBuffering
+            | CreateOptions.SynchronousIoAlert | CreateOptions.SynchronousIoNonAlert | CreateOptions.DeleteOnClose));
 
     /// <summary>The part of CREATE after the state tier decided: register the open, truncate, answer.</summary>
     private sealed record Finish(SmbConnection C, SmbTreeConnect Tree, VfsFile File, FileKey Key, OpenId OpenId, AccessMask Access,
@@ -179,10 +197,13 @@ internal static class CreateHandler
             {
                 DeleteOnClose = (Options & CreateOptions.DeleteOnClose) != 0,
                 MaximalAccess = MaximalAccess,
-                Mode = (uint)(Options & (CreateOptions.WriteThrough | CreateOptions.SequentialOnly | CreateOptions.NoIntermediateBuffering
-                    | CreateOptions.SynchronousIoAlert | CreateOptions.SynchronousIoNonAlert | CreateOptions.DeleteOnClose)),
+                Mode = ModeOf(Options),
                 OplockLevel = decision.Oplock,
                 Lease = decision.Lease?.Id,
+                LeaseGrant = decision.Lease,
+                Durable = decision.Durable,
+                DurableVersion = Wants.DurableVersion,
+                CreateAction = Action,
             };
             C.AddOpen(open);
             Open = open;
@@ -259,7 +280,8 @@ internal static class CreateHandler
             if (next != 0 && (next % 8 != 0 || next > c.Length)) return NtStatus.InvalidParameter;
             if (nameLen == 0 || nameOff + (long)nameLen > limit) return NtStatus.InvalidParameter;
             if (dataLen > 0 && (dataOff + (long)dataLen > limit || dataOff < nameOff + nameLen)) return NtStatus.InvalidParameter;
-            var name = System.Text.Encoding.ASCII.GetString(c.Slice(nameOff, nameLen));
+            // Latin-1 keeps every byte: some context names are binary GUIDs (App Instance Id).
+            var name = System.Text.Encoding.Latin1.GetString(c.Slice(nameOff, nameLen));
             result.Add(new CreateContext(name, (int)at + dataOff, (int)dataLen));
             if (result.Count > 64) return NtStatus.InvalidParameter;
             if (next == 0) break;
@@ -288,7 +310,8 @@ internal static class CreateHandler
         var wantMxAc = wants.MaximalAccess;
         var wantQFid = wants.FileId;
         var lease = decision.Lease;
-        if (!wantMxAc && !wantQFid && lease is null) { o.U8(0); return; }
+        var durable = wants.DurableVersion != 0 ? decision.Durable : null;
+        if (!wantMxAc && !wantQFid && lease is null && durable is null) { o.U8(0); return; }
         o.Align(8);
         var start = o.Length;
         var lastNext = -1;
@@ -317,6 +340,15 @@ internal static class CreateHandler
             if ((info.Attributes & NtFileAttributes.ReadOnly) != 0 && !info.IsDirectory)
                 max &= ~(AccessMask.FileWriteData | AccessMask.FileAppendData | AccessMask.FileWriteEa | AccessMask.Delete);
             Begin("MxAc", 8, () => { o.U32(0); o.U32((uint)max); });
+        }
+        if (durable is not null && wants.DurableVersion == 1)
+        {
+            Begin("DHnQ", 8, () => o.U64(0)); // SMB2_CREATE_DURABLE_HANDLE_RESPONSE: reserved
+        }
+        else if (durable is not null)
+        {
+            // SMB2_CREATE_DURABLE_HANDLE_RESPONSE_V2: Timeout, Flags.
+            Begin("DH2Q", 8, () => { o.U32(durable.TimeoutMs); o.U32(durable.Persistent ? DurableContexts.DhandleFlagPersistent : 0); });
         }
         if (wantQFid)
         {

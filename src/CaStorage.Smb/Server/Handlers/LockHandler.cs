@@ -28,6 +28,11 @@ internal static class LockHandler
 
         var state = c.Server.FileState;
         var elements = s.Slice(b + 24, count * ElementSize).ToArray();
+        // Lock replay detection (MS-SMB2 3.3.5.14): SMB 3.x with durable or persistent opens, or with multichannel
+        // (a request may be replayed on another channel); resilient handles are not offered.
+        SmbReader.TryU32(s, b + 4, out var rawSequence);
+        var replayable = SmbDialect.Is3x(c.Dialect) && (open.Durable is not null || (c.ServerCapabilities & NegotiateHandler.CapMultiChannel) != 0);
+        var sequence = replayable ? LockSequence.From(rawSequence) : null;
         if (BinaryPrimitives.ReadUInt32LittleEndian(elements.AsSpan(16)) == Unlock)
         {
             // Unlocks apply one by one, in order, and stop at the first failure; earlier ones stay undone
@@ -37,7 +42,8 @@ internal static class LockHandler
                 var el = elements.AsMemory(i * ElementSize, ElementSize);
                 if (BinaryPrimitives.ReadUInt32LittleEndian(el.Span[16..]) != Unlock) return NtStatus.InvalidParameter;
                 var range = new LockRange(BinaryPrimitives.ReadUInt64LittleEndian(el.Span), BinaryPrimitives.ReadUInt64LittleEndian(el.Span[8..]), false);
-                var u = await state.UnlockAsync(open.Key, open.Id, [range]).ConfigureAwait(false);
+                // The sequence goes with the first element: a replayed request is recognised before anything is undone.
+                var u = await state.UnlockAsync(open.Key, open.Id, [range], i == 0 ? sequence : null).ConfigureAwait(false);
                 if (u != NtStatus.Success) return u;
             }
             WriteResponse(r.Out);
@@ -50,7 +56,7 @@ internal static class LockHandler
             return NtStatus.AccessDenied;
 
         var cts = new CancellationTokenSource();
-        var pending = state.LockAsync(open.Key, open.Id, ranges, failImmediately: !blocking, cts.Token);
+        var pending = state.LockAsync(open.Key, open.Id, ranges, failImmediately: !blocking, cts.Token, sequence);
         if (pending.IsCompleted)
         {
             cts.Dispose();

@@ -176,6 +176,8 @@ internal static class NegotiateHandler
         if (dialect is SmbDialect.Smb300 or SmbDialect.Smb302 && c.CipherId != SmbCipher.None) caps |= CapEncryption;
         // MS-SMB2 3.3.5.4: SMB2_GLOBAL_CAP_MULTI_CHANNEL for 3.x when IsMultiChannelCapable (session binding, 3.3.5.5).
         if (SmbDialect.Is3x(dialect) && s.MultiChannel) caps |= CapMultiChannel;
+        // Persistent handles on every 3.x connection; whether a share allows them is its CA capability (ARCHITECTURE §4).
+        if (SmbDialect.Is3x(dialect)) caps |= CapPersistentHandles;
         var large = (caps & CapLargeMtu) != 0;
         c.ServerCapabilities = caps;
         c.ServerSecurityMode = securityMode;

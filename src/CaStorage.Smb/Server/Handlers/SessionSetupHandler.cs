@@ -22,7 +22,8 @@ internal static partial class SessionSetupHandler
         var (status, previous, logoffOnFailure) = Step(c, r);
         // MS-SMB2 3.3.5.5.3: a failed re-authentication ends the session.
         if (logoffOnFailure is { } failed) await c.LogoffSessionAsync(failed).ConfigureAwait(false);
-        // PreviousSessionId: the same user's earlier session (after a reconnect) is torn down.
+        // PreviousSessionId: the same user's earlier session (after a reconnect) is torn down; its durable opens stay,
+        // disconnected, for this session to reclaim.
         if (status == NtStatus.Success && previous != 0 && previous != r.Session?.Id
             && c.Server.TryGetSession(previous, out var old) && old.User?.Name is { } oldUser
             && string.Equals(oldUser, r.Session?.User?.Name, StringComparison.OrdinalIgnoreCase))

@@ -59,7 +59,7 @@ internal static class TreeConnectHandler
         o.U8(tree.IsPipe ? ShareTypePipe : ShareTypeDisk);
         o.U8(0);
         o.U32(tree.IsPipe ? ShareFlagNoCaching : tree.EncryptData ? ShareFlagEncryptData : 0u);
-        o.U32(0);
+        o.U32(!tree.IsPipe && tree.Share.ContinuouslyAvailable && SmbDialect.Is3x(c.Dialect) ? ShareCapContinuousAvailability : 0u);
         o.U32(tree.MaximalAccess);
         return NtStatus.Success;
     }

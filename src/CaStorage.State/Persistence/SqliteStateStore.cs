@@ -1,0 +1,39 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace CaStorage.State.Persistence;
+
+/// <summary>
+/// The embedded store of a single node: one SQLite file under the data directory, WAL journal, synchronous=FULL so
+/// a committed batch survives a crash of the process or the machine.
+/// </summary>
+public sealed class SqliteStateStore : SqlStateStore
+{
+    private static readonly Lazy<bool> Init = new(() => { SQLitePCL.Batteries_V2.Init(); return true; });
+    private readonly string _connectionString;
+
+    public SqliteStateStore(string path)
+    {
+        _ = Init.Value;
+        Path = System.IO.Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, Cache = SqliteCacheMode.Private }.ToString();
+    }
+
+    public string Path { get; }
+    public override string Kind => "sqlite";
+
+    protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken ct)
+    {
+        var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(ct).ConfigureAwait(false);
+        // Per connection: WAL persists in the file, the others do not.
+        await ExecAsync(c, null, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000", ct).ConfigureAwait(false);
+        return c;
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+}
