@@ -3,8 +3,8 @@
 #
 #   tests/run-all.sh [--only SUITE[,SUITE...]] [--no-build]
 #
-# SUITE is one of: dotnet, smbtorture, smbclient, impacket (default: all,
-# in that order). Steps:
+# SUITE is one of: dotnet, smbtorture, smbclient, impacket, admin, yamllint
+# (default: all, in that order). Steps:
 #   build       dotnet build -c Release CaStorage.sln
 #   dotnet      dotnet test CaStorage.sln (Release, --no-build), counted from
 #               its .trx files; every test project must report
@@ -12,6 +12,10 @@
 #   smbclient   tests/smbclient/smoke.sh (smbclient, 5 dialect configurations)
 #   impacket    tests/impacket/run.sh (two impacket clients: lease break,
 #               byte-range lock conflict and blocking lock)
+#   admin       tests/admin/run.sh (admin API with python3-grpcio and smbclient:
+#               list/close a real client's open, metrics, health, reflection,
+#               shares, logoff, drain, castorctl, the token rule)
+#   yamllint    tests/deploy/yamllint.sh (docker-compose, Helm chart, HAProxy)
 # Each suite prints "<suite>: N passed, N failed[, N skipped]" as its last
 # line; a suite that cannot run (missing tool, no server, crash, timeout)
 # counts as a failure, never as a silent skip.
@@ -24,7 +28,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-all_suites=(dotnet smbtorture smbclient impacket)
+all_suites=(dotnet smbtorture smbclient impacket admin yamllint)
 only=""
 build=1
 internal_dotnet=0
@@ -56,6 +60,8 @@ fi
 : "${SMBTORTURE_TIMEOUT:=2400}"
 : "${SMBCLIENT_TIMEOUT:=900}"
 : "${IMPACKET_TIMEOUT:=600}"
+: "${ADMIN_TIMEOUT:=600}"
+: "${YAMLLINT_TIMEOUT:=120}"
 
 logs="$REPO/artifacts/test-logs"
 if [[ $internal_dotnet == 0 ]]; then
@@ -160,6 +166,8 @@ for suite in "${suites[@]}"; do
         smbtorture) run_suite smbtorture "$SMBTORTURE_TIMEOUT" "$REPO/tests/conformance/run-smbtorture.sh" ;;
         smbclient) run_suite smbclient "$SMBCLIENT_TIMEOUT" "$REPO/tests/smbclient/smoke.sh" ;;
         impacket) run_suite impacket "$IMPACKET_TIMEOUT" "$REPO/tests/impacket/run.sh" ;;
+        admin) run_suite admin "$ADMIN_TIMEOUT" "$REPO/tests/admin/run.sh" ;;
+        yamllint) run_suite yamllint "$YAMLLINT_TIMEOUT" "$REPO/tests/deploy/yamllint.sh" ;;
     esac
 done
 

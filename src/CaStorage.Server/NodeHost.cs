@@ -21,11 +21,13 @@ namespace CaStorage.Server;
 internal sealed class NodeHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly AdminComposition _admin;
     private readonly StoreWriter _store;
 
-    private NodeHost(WebApplication app, StoreWriter store)
+    private NodeHost(WebApplication app, AdminComposition admin, StoreWriter store)
     {
         _app = app;
+        _admin = admin;
         _store = store;
     }
 
@@ -54,15 +56,17 @@ internal sealed class NodeHost : IAsyncDisposable
 
         var time = TimeProvider.System;
         using var bootLoggers = LoggerFactory.Create(b => b.AddSimpleConsole());
-        var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? Environment.MachineName : options.NodeId;
+        if (string.IsNullOrWhiteSpace(options.Cluster.NodeId)) options.Cluster.NodeId = Environment.MachineName;
+        var nodeId = options.Cluster.NodeId;
         var store = await OpenStoreAsync(options, dataDir).ConfigureAwait(false);
         var endpoints = options.Listen.Count == 0 ? ["0.0.0.0:445"] : options.Listen;
         var listen = endpoints.Select(ParseEndpoint).ToList();
 
+        builder.Services.AddSingleton(sp => VfsModuleRegistry.CreateDefault(sp.GetRequiredService<ILoggerFactory>(), time));
         builder.Services.AddSingleton(sp =>
         {
             var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var registry = VfsModuleRegistry.CreateDefault(loggers, time);
+            var registry = sp.GetRequiredService<VfsModuleRegistry>();
             var shares = options.Shares.Select(s => BuildShare(s, registry)).ToList();
             var settings = new SmbServerSettings
             {
@@ -87,6 +91,7 @@ internal sealed class NodeHost : IAsyncDisposable
                 StoreWriter = writer,
             };
         });
+        var admin = AdminComposition.Plan(options);
         builder.WebHost.ConfigureKestrel(k =>
         {
             foreach (var ep in listen) k.Listen(ep, l => l.UseConnectionHandler<SmbConnectionHandler>());
@@ -100,20 +105,29 @@ internal sealed class NodeHost : IAsyncDisposable
         var restored = await ctx.FileState.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
         log.LogInformation("state store {Kind}, node {Node}: {Count} durable opens restored", store.Kind, nodeId, restored);
         await app.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await admin.StartAsync(options, ctx, app.Services.GetRequiredService<VfsModuleRegistry>(), app.Services.GetRequiredService<ILoggerFactory>(),
+                endpoints, dataDir).ConfigureAwait(false);
+        }
+        catch
+        {
+            await admin.DisposeAsync().ConfigureAwait(false);
+            await app.StopAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
         foreach (var s in ctx.Shares) log.LogInformation("share {Share} -> {Path} [{Vfs}]", s.Name, s.Stack.RootPath, string.Join(",", options.Shares.First(x => x.Name == s.Name).Vfs));
-        return new NodeHost(app, ctx.StoreWriter!);
+        return new NodeHost(app, admin, ctx.StoreWriter!);
     }
 
     private static async Task<IStateStore> OpenStoreAsync(CaStorageOptions o, string dataDir)
     {
-        IStateStore store = o.State.Store.ToLowerInvariant() switch
-        {
-            "sqlite" => new SqliteStateStore(o.State.SqlitePath ?? Path.Combine(dataDir, "state.db")),
-            "postgresql" or "postgres" => new PostgresStateStore(
-                o.State.ConnectionString ?? throw new ConfigurationException("State:Store is postgresql but State:ConnectionString is empty")),
-            _ => throw new ConfigurationException($"State:Store '{o.State.Store}' is not sqlite or postgresql"),
-        };
+        // A PostgreSQL connection makes the node a cluster member with the shared store; alone it keeps SQLite.
+        IStateStore store = string.IsNullOrWhiteSpace(o.Cluster.ConnectionString)
+            ? new SqliteStateStore(Path.Combine(dataDir, "state.db"))
+            : new PostgresStateStore(o.Cluster.ConnectionString);
         try
         {
             await store.MigrateAsync(CancellationToken.None).ConfigureAwait(false);
@@ -130,6 +144,7 @@ internal sealed class NodeHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _admin.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         // Commits what is queued, then closes the store.
@@ -143,12 +158,10 @@ internal sealed class NodeHost : IAsyncDisposable
         if (cli.Data is not null) o.DataDirectory = cli.Data;
         if (cli.SigningRequired is true) o.Signing.Required = true;
         if (cli.Encryption is not null) o.Encryption = cli.Encryption;
-        if (cli.NodeId is not null) o.NodeId = cli.NodeId;
-        if (cli.Postgres is not null)
-        {
-            o.State.Store = "postgresql";
-            o.State.ConnectionString = cli.Postgres;
-        }
+        if (cli.Admin is not null) o.Admin.Listen = cli.Admin;
+        if (cli.Metrics is not null) o.Admin.MetricsListen = cli.Metrics;
+        if (cli.NodeId is not null) o.Cluster.NodeId = cli.NodeId;
+        if (cli.Postgres is not null) o.Cluster.ConnectionString = cli.Postgres;
         foreach (var (name, path, ca) in cli.Shares)
         {
             o.Shares.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -161,7 +174,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
     }
 
-    private static SmbShare BuildShare(ShareOptions s, VfsModuleRegistry registry)
+    internal static SmbShare BuildShare(ShareOptions s, VfsModuleRegistry registry)
     {
         if (string.IsNullOrWhiteSpace(s.Name) || s.Name.AsSpan().IndexOfAny("\\/:*?\"<>|") >= 0 || s.Name.Equals("IPC$", StringComparison.OrdinalIgnoreCase))
             throw new ConfigurationException($"invalid share name '{s.Name}'");
@@ -247,7 +260,7 @@ internal sealed class NodeHost : IAsyncDisposable
         _ => throw new ConfigurationException($"unknown dialect '{d}'"),
     };
 
-    private static IPEndPoint ParseEndpoint(string s)
+    internal static IPEndPoint ParseEndpoint(string s)
     {
         if (IPEndPoint.TryParse(s, out var ep) && ep.Port != 0) return ep;
         if (IPAddress.TryParse(s, out var addr)) return new IPEndPoint(addr, 445);

@@ -77,6 +77,9 @@ public interface IFileStateService
     /// <summary>The durable open's stored state, or null.</summary>
     ValueTask<Persistence.DurableOpenRecord?> GetDurableAsync(FileKey file, OpenId open);
 
+    /// <summary>Durable and persistent opens kept without a connection (metrics).</summary>
+    int DisconnectedOpenCount { get; }
+
     /// <summary>A durable or DH2Q open by persistent id (any state), for reconnect routing.</summary>
     bool TryFindDurable(OpenId open, out FileKey file);
 

@@ -20,13 +20,20 @@ TEST_PASS2="${TEST_PASS2:-Passw0rd2!}"
 SYS_PYTHON="${SYS_PYTHON:-/usr/bin/python3}"
 
 log() { printf '%s\n' "$*" >&2; }
+
+# usage_if_asked SCRIPT ARG : with -h/--help, print SCRIPT's header comment and exit.
+usage_if_asked() {
+    case "${2:-}" in
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"; exit 0 ;;
+    esac
+}
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
 # need CMD... : fail (not skip) when a dependency is missing.
 need() {
     local c
     for c in "$@"; do
-        command -v "$c" >/dev/null 2>&1 || die "missing dependency: $c (apt-get install smbclient samba-testsuite samba python3-impacket attr postgresql)"
+        command -v "$c" >/dev/null 2>&1 || die "missing dependency: $c (apt-get install smbclient samba-testsuite samba python3-impacket attr python3-grpcio python3-grpc-tools yamllint haproxy postgresql)"
     done
 }
 

@@ -54,20 +54,50 @@ public sealed class CaStorageOptions
     public string MinDialect { get; set; } = "2.0.2";
     public string MaxDialect { get; set; } = "3.1.1";
 
-    /// <summary>This node's name in the state store (a StatefulSet pod name); default: the host name.</summary>
-    public string? NodeId { get; set; }
+    /// <summary>The admin API (gRPC) and metrics endpoints.</summary>
+    public AdminOptions Admin { get; set; } = new();
 
-    public StateStoreOptions State { get; set; } = new();
+    public ClusterOptions Cluster { get; set; } = new();
 }
 
-/// <summary>Where durable and persistent handles are kept (ARCHITECTURE §2).</summary>
-public sealed class StateStoreOptions
+/// <summary>
+/// The admin port: gRPC (castorage.admin.v1.Admin, health, reflection) over cleartext HTTP/2, and Prometheus metrics
+/// over HTTP/1.1 on a second listener. Loopback by default; any other address needs <see cref="Token"/>.
+/// </summary>
+public sealed class AdminOptions
 {
-    /// <summary>"sqlite" (one node; the default) or "postgresql" (a cluster).</summary>
-    public string Store { get; set; } = "sqlite";
-    /// <summary>SQLite file; default DataDirectory/state.db.</summary>
-    public string? SqlitePath { get; set; }
-    /// <summary>PostgreSQL connection string (Npgsql form), e.g. "Host=db;Username=castorage;Database=castorage".</summary>
+    public const string DefaultListen = "127.0.0.1:4460";
+    public const string DefaultMetricsListen = "127.0.0.1:4461";
+
+    /// <summary>
+    /// gRPC admin address "ADDR:PORT", or "off". Unset: 127.0.0.1:4460, skipped with a warning when that port is taken
+    /// (several nodes on one machine); an address given explicitly must bind or the node does not start.
+    /// </summary>
+    public string? Listen { get; set; }
+
+    /// <summary>Metrics address "ADDR:PORT" (GET /metrics, GET /healthz) or "off". Unset: 127.0.0.1:4461, as for Listen.</summary>
+    public string? MetricsListen { get; set; }
+
+    /// <summary>
+    /// Bearer token admin calls must carry ("authorization: Bearer TOKEN"; castorctl --token). Required when Listen
+    /// is not a loopback address. Health checks never need it (Kubernetes gRPC probes cannot send one).
+    /// </summary>
+    public string? Token { get; set; }
+
+    /// <summary>Require the token on GET /metrics too (Prometheus: authorization.credentials). Default false.</summary>
+    public bool MetricsRequireToken { get; set; }
+}
+
+/// <summary>Cluster membership and the shared state store.</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>This node's id in the state store, the admin API and logs (a StatefulSet pod name; default: the host name).</summary>
+    public string? NodeId { get; set; }
+
+    /// <summary>
+    /// PostgreSQL connection string (Npgsql form, e.g. "Host=db;Username=castorage;Database=castorage"): durable and
+    /// persistent handles live there, shared by every node. Empty: a single node with SQLite in the data directory.
+    /// </summary>
     public string? ConnectionString { get; set; }
 }
 

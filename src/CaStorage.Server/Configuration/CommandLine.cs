@@ -10,6 +10,8 @@ internal sealed class CommandLine
     public string? ConfigFile { get; private set; }
     public bool? SigningRequired { get; private set; }
     public string? Encryption { get; private set; }
+    public string? Admin { get; private set; }
+    public string? Metrics { get; private set; }
     public string? Postgres { get; private set; }
     public string? NodeId { get; private set; }
     public bool Help { get; private set; }
@@ -26,6 +28,8 @@ internal sealed class CommandLine
           --user NAME:PASSWORD     add a user (repeatable); only the NT hash is kept, in memory
           --signing-required       require SMB signing on every session
           --encryption MODE        SMB 3.x encryption: off, enabled (default), desired, required
+          --admin ADDR:PORT|off    admin gRPC address (default 127.0.0.1:4460; non-loopback needs Admin:Token)
+          --metrics ADDR:PORT|off  Prometheus metrics address, GET /metrics (default 127.0.0.1:4461)
           --postgres CONNSTR       keep durable state in PostgreSQL (a cluster); default: SQLite in DIR
           --node-id ID             this node's name in the state store (default: the host name)
           --config FILE            JSON configuration file (section "CaStorage"); environment variables
@@ -57,6 +61,8 @@ internal sealed class CommandLine
                     case "--config": c.ConfigFile = Next(); break;
                     case "--signing-required": c.SigningRequired = true; break;
                     case "--encryption": c.Encryption = Next(); break;
+                    case "--admin": c.Admin = Next(); break;
+                    case "--metrics": c.Metrics = Next(); break;
                     case "--postgres": c.Postgres = Next(); break;
                     case "--node-id": c.NodeId = Next(); break;
                     case "--share":

@@ -25,6 +25,9 @@ public sealed class SmbClientNotifier : IClientNotifier
         if (_connections.TryRemove(new KeyValuePair<string, SmbConnection>(c.Id, c))) _order.TryRemove(c.Id, out _);
     }
 
+    /// <summary>Connections registered now (every live SMB connection of this node).</summary>
+    public int ConnectionCount => _connections.Count;
+
     public void OplockBreak(string owner, OpenId open, byte newLevel)
     {
         if (_connections.TryGetValue(owner, out var c)) c.SendOplockBreak(open, newLevel);

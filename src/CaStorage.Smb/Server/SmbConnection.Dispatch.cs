@@ -135,8 +135,12 @@ internal sealed partial class SmbConnection
         if (!TryConsumeCredits(h.MessageId, charge))
             throw new SmbConnectionErrorException($"message id {h.MessageId} (charge {charge}) outside the credit window");
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var status = await RunHandlerAsync(req, charge).ConfigureAwait(false);
+        // The request is no longer outstanding on its open's channel sequence (an async one counts until its interim).
+        req.SequencedOpen?.ChannelSequence.Leave(req.Header.ChannelSequence);
         h = req.Header;
+        Server.Metrics.RequestCompleted(h.Command, status, System.Diagnostics.Stopwatch.GetTimestamp() - started);
 
         if (Log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
             SmbLog.RequestCompleted(Log, Id, h.SessionId, h.TreeId, h.MessageId, h.Command.ToString(), status.ToWireName());

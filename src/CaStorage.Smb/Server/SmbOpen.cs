@@ -47,9 +47,17 @@ internal sealed class SmbOpen
     public DurableGrant? Durable { get; set; }
     /// <summary>1 (DHnQ) or 2 (DH2Q) when durability was asked for.</summary>
     public int DurableVersion { get; set; }
+    /// <summary>
+    /// Open.IsReplayEligible: a DH2Q open answers a replay of its CREATE until the client uses the handle for anything
+    /// else (then a replay opens anew: smb2.replay.replay6, Samba's replay cache).
+    /// </summary>
+    public bool ReplayEligible { get; set; }
     /// <summary>What the CREATE did (a replay answers the same).</summary>
     public CreateAction CreateAction { get; set; }
     public int Closed;
+
+    /// <summary>Open.ChannelSequence and its outstanding request counts (SMB 3.x).</summary>
+    public ChannelSequenceState ChannelSequence { get; } = new();
 
     /// <summary>Completes when a close or disconnect of this open has finished (a reconnect racing the old connection's teardown waits for it).</summary>
     public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

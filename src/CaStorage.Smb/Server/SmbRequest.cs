@@ -44,6 +44,9 @@ internal sealed class SmbRequest
 
     public ReadOnlySpan<byte> Span => Message.Span;
 
+    /// <summary>The open whose channel sequence counts this request (left when the request completes).</summary>
+    public SmbOpen? SequencedOpen { get; set; }
+
     /// <summary>Set by <see cref="GoAsync"/>: the rest of the work, run after the interim STATUS_PENDING response.</summary>
     public AsyncWork? AsyncContinuation { get; private set; }
 

@@ -42,7 +42,7 @@ public sealed record SmbServerSettings
 }
 
 /// <summary>Everything the connections of one node share: settings, shares, users, the state tier.</summary>
-public sealed class SmbServerContext
+public sealed partial class SmbServerContext
 {
     private readonly ConcurrentDictionary<string, SmbShare> _shares = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
@@ -102,6 +102,22 @@ public sealed class SmbServerContext
     /// from every channel, so two connections of one session must never hand out the same id.
     /// </summary>
     internal ulong NextVolatileId() => (ulong)Interlocked.Increment(ref _nextVolatileId);
+
+    // CREATEs with a CreateGuid that wait (STATUS_PENDING) for a break: a replay of one is refused until it finishes.
+    private readonly ConcurrentDictionary<(Guid Client, Guid Create), int> _pendingCreates = new();
+
+    internal (Guid, Guid)? BeginPendingCreate(Guid client, Guid create)
+    {
+        _pendingCreates.AddOrUpdate((client, create), 1, static (_, n) => n + 1);
+        return (client, create);
+    }
+
+    internal void EndPendingCreate((Guid Client, Guid Create) key)
+    {
+        if (_pendingCreates.AddOrUpdate(key, 0, static (_, n) => n - 1) <= 0) _pendingCreates.TryRemove(new KeyValuePair<(Guid, Guid), int>(key, 0));
+    }
+
+    internal bool IsCreatePending(Guid client, Guid create) => _pendingCreates.ContainsKey((client, create));
 
     internal void TrackOpen(SmbOpen open) => _opens[open.Id] = open;
     internal void UntrackOpen(SmbOpen open) => _opens.TryRemove(new KeyValuePair<OpenId, SmbOpen>(open.Id, open));

@@ -11,6 +11,13 @@ public sealed class SmbConnectionHandler(SmbServerContext server) : ConnectionHa
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
+        if (server.Draining)
+        {
+            // A draining node takes no new clients (admin Drain): the load balancer sends them to another node.
+            SmbLog.ConnectionRefusedDraining(_log, connection.ConnectionId, connection.RemoteEndPoint?.ToString());
+            connection.Abort();
+            return;
+        }
         SmbLog.ConnectionAccepted(_log, connection.ConnectionId, connection.RemoteEndPoint?.ToString());
         var c = new SmbConnection(connection.ConnectionId, connection.Transport, connection.LocalEndPoint, connection.RemoteEndPoint, server);
         await c.RunAsync().ConfigureAwait(false);

@@ -14,8 +14,18 @@ internal sealed class DurableIndex
     private readonly ConcurrentDictionary<OpenId, Entry> _byId = new();
     private readonly ConcurrentDictionary<(Guid Client, Guid Create), OpenId> _byCreate = new();
     private readonly ConcurrentDictionary<Guid, OpenId> _byApp = new();
+    private readonly ConcurrentDictionary<OpenId, bool> _disconnected = new();
 
     public int Count => _byId.Count;
+
+    /// <summary>Durable opens whose connection is gone (metrics).</summary>
+    public int DisconnectedCount => _disconnected.Count;
+
+    public void SetDisconnected(OpenId id, bool disconnected)
+    {
+        if (disconnected && _byId.ContainsKey(id)) _disconnected[id] = true;
+        else _disconnected.TryRemove(id, out _);
+    }
 
     public void Add(OpenId id, FileKey file, DurableRequest d)
     {
@@ -26,6 +36,7 @@ internal sealed class DurableIndex
 
     public void Remove(OpenId id)
     {
+        _disconnected.TryRemove(id, out _);
         if (!_byId.TryRemove(id, out var e)) return;
         if (e.CreateGuid != Guid.Empty) _byCreate.TryRemove(new KeyValuePair<(Guid, Guid), OpenId>((e.ClientGuid, e.CreateGuid), id));
         if (e.AppInstanceId != Guid.Empty) _byApp.TryRemove(new KeyValuePair<Guid, OpenId>(e.AppInstanceId, id));

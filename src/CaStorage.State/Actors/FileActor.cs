@@ -139,6 +139,7 @@ internal sealed partial class FileActor
                 break;
             case CheckIo m: m.Reply.TrySetResult(DoCheckIo(m.Open, m.Offset, m.Length, m.Write)); break;
             case Deleted m: _deletePending = false; m.Reply.TrySetResult(true); break;
+            case TakeSnapshot m: m.Reply.TrySetResult(DoSnapshot()); break;
             default: HandleDurable(cmd); break;
         }
         if (_toPurge.Count > 0) ProcessPurges();

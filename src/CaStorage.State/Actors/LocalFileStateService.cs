@@ -8,7 +8,7 @@ namespace CaStorage.State.Actors;
 /// Every shard local (the embedded single-node default). Actors live in shard-partitioned tables, are created on
 /// first use and retired when they hold nothing; a poster that finds a retired actor looks it up again.
 /// </summary>
-internal sealed class LocalFileStateService : IFileStateService
+internal sealed partial class LocalFileStateService : IFileStateService
 {
     public const int DefaultShardCount = 256;
     private readonly Dictionary<FileKey, FileActor>[] _shards;
@@ -112,7 +112,9 @@ internal sealed class LocalFileStateService : IFileStateService
     {
         var tcs = Tcs<bool>();
         Send(file, new Disconnect(open, position, tcs));
-        return await tcs.Task.ConfigureAwait(false);
+        var kept = await tcs.Task.ConfigureAwait(false);
+        if (kept) _durable.SetDisconnected(open, true);
+        return kept;
     }
 
     public async ValueTask<ReconnectResult> ReconnectAsync(ReconnectRequest request)
@@ -120,7 +122,9 @@ internal sealed class LocalFileStateService : IFileStateService
         if (!_durable.TryGet(request.Open, out var file)) return new ReconnectResult(NtStatus.ObjectNameNotFound);
         var tcs = Tcs<ReconnectResult>();
         Send(file, new Reconnect(request, tcs));
-        return await tcs.Task.ConfigureAwait(false);
+        var result = await tcs.Task.ConfigureAwait(false);
+        if (result.Status == NtStatus.Success) _durable.SetDisconnected(request.Open, false);
+        return result;
     }
 
     public async ValueTask UpdateDurablePathAsync(FileKey file, OpenId open, string path)
@@ -138,6 +142,8 @@ internal sealed class LocalFileStateService : IFileStateService
     }
 
     public bool TryFindDurable(OpenId open, out FileKey file) => _durable.TryGet(open, out file);
+
+    public int DisconnectedOpenCount => _durable.DisconnectedCount;
 
     public bool TryFindByCreateGuid(Guid clientGuid, Guid createGuid, out OpenId open, out FileKey file) =>
         _durable.TryGetByCreate(clientGuid, createGuid, out open, out file);
@@ -161,6 +167,7 @@ internal sealed class LocalFileStateService : IFileStateService
                 Version = r.DurableVersion, TimeoutMs = r.TimeoutMs, Path = r.Path,
                 ClientGuid = r.ClientGuid, CreateGuid = r.CreateGuid, AppInstanceId = r.AppInstanceId,
             });
+            _durable.SetDisconnected(r.Id, true);
             restored++;
         }
         return restored;

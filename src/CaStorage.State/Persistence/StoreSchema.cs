@@ -21,5 +21,10 @@ public static class StoreSchema
             "CREATE INDEX opens_by_node ON opens (node)",
             "CREATE TABLE byte_range_locks (open_id BIGINT NOT NULL, seq INTEGER NOT NULL, lock_offset BIGINT NOT NULL, lock_length BIGINT NOT NULL, exclusive INTEGER NOT NULL, PRIMARY KEY (open_id, seq))",
         ],
+        [
+            // Cluster membership and shard ownership (ARCHITECTURE §3); unused by a single node.
+            "CREATE TABLE nodes (node_id TEXT PRIMARY KEY, lock_key BIGINT NOT NULL, rpc_endpoint TEXT NOT NULL, smb_endpoint TEXT NOT NULL, started_at BIGINT NOT NULL, state TEXT NOT NULL)",
+            "CREATE TABLE shards (shard INTEGER PRIMARY KEY, owner TEXT, epoch BIGINT NOT NULL)",
+        ],
     ];
 }

@@ -133,6 +133,46 @@ public abstract class StateStoreContract
         Assert.Equal(300, (await store.LoadOpensAsync(null, default)).Count);
     }
 
+    /// <summary>
+    /// The node dies after the store committed an open but before its reply left: the restarted node restores the
+    /// open, and the client's replayed CREATE (same CreateGuid) finds it and reclaims it with its lock.
+    /// </summary>
+    [Fact]
+    public async Task An_open_committed_before_a_crash_is_there_for_the_replayed_create()
+    {
+        await using var store = await NewStoreAsync();
+        await store.MigrateAsync(default);
+        var create = Guid.NewGuid();
+        var client = Guid.NewGuid();
+        var writer = new StoreWriter(store, NullLogger.Instance);
+        var before = FileStateServices.CreateLocal(NullClientNotifier.Instance, TimeProvider.System, writer, "n1");
+        var request = new OpenRequest
+        {
+            File = File, Open = new OpenId(0x1234), Access = AccessMask.FileWriteData, Share = ShareAccess.Read, Owner = "c1",
+            Durable = new DurableRequest { Version = 2, TimeoutMs = 60_000, Persistent = true, CreateGuid = create, ClientGuid = client, UserSid = "S-1-5-21-1-2-3-1001", Path = "f" },
+        };
+        Assert.NotNull((await before.OpenAsync(request, default)).Durable);
+        Assert.Equal(NtStatus.Success, await before.LockAsync(File, request.Open, [new LockRange(0, 8, true)], true, default));
+        await writer.DisposeAsync(); // crash: no close, no disconnect, nothing more is written
+
+        var writer2 = new StoreWriter(store, NullLogger.Instance);
+        await using (writer2)
+        {
+            var after = FileStateServices.CreateLocal(NullClientNotifier.Instance, TimeProvider.System, writer2, "n1");
+            Assert.Equal(1, await after.RestoreAsync(default));
+            Assert.True(after.TryFindByCreateGuid(client, create, out var id, out var file));
+            Assert.Equal((request.Open, File), (id, file));
+            var back = await after.ReconnectAsync(new ReconnectRequest
+            {
+                Open = id, Version = 2, CreateGuid = create, ClientGuid = client, UserSid = "S-1-5-21-1-2-3-1001", Path = "f", PersistentFlag = true, Owner = "c2",
+            });
+            Assert.Equal(NtStatus.Success, back.Status);
+            Assert.Equal([new LockRange(0, 8, true)], back.Record!.Locks);
+            // Nothing of a request that never reached the store: a second node id restores nothing.
+            Assert.Equal(0, await FileStateServices.CreateLocal(NullClientNotifier.Instance, TimeProvider.System, writer2, "n2").RestoreAsync(default));
+        }
+    }
+
     private sealed record BogusMutation : StoreMutation;
 }
 

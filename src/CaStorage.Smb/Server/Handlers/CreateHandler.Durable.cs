@@ -37,19 +37,35 @@ internal static partial class CreateHandler
     /// MS-SMB2 3.3.5.9.10: a DH2Q whose CreateGuid names an open of this client is a replay (the same open is answered
     /// again) when flagged SMB2_FLAGS_REPLAY_OPERATION, else STATUS_DUPLICATE_OBJECTID. Null: not a replay, go on.
     /// </summary>
-    private static async ValueTask<NtStatus?> CheckReplayAsync(SmbConnection c, SmbRequest r, DurableAsk ask, byte requestedOplock, LeaseRequest? lease)
+    private static async ValueTask<NtStatus?> CheckReplayAsync(SmbConnection c, SmbRequest r, string name, DurableAsk ask, byte requestedOplock, LeaseRequest? lease)
     {
-        if (ask.RequestVersion != 2 || !c.Server.FileState.TryFindByCreateGuid(c.ClientGuid, ask.CreateGuid, out var id, out _)) return null;
+        if (ask.RequestVersion != 2) return null;
+        // The original is still waiting (for a break acknowledgement): its replay cannot be answered yet (Samba, "sane").
+        if ((r.Header.Flags & SmbFlags.ReplayOperation) != 0 && c.Server.IsCreatePending(c.ClientGuid, ask.CreateGuid)) return NtStatus.FileNotAvailable;
+        if (!c.Server.FileState.TryFindByCreateGuid(c.ClientGuid, ask.CreateGuid, out var id, out _)) return null;
         if ((r.Header.Flags & SmbFlags.ReplayOperation) == 0) return NtStatus.DuplicateObjectId;
-        if (!c.Server.TryGetOpen(id, out var open) || open.Closed != 0) return null;
+        if (!c.Server.TryGetOpen(id, out var open) || open.Closed != 0)
+        {
+            // The open lost its connection (or the server restarted) before the client saw the answer: the replay
+            // reclaims it as a DH2C would (the state was committed before any reply could leave).
+            var reclaim = ask with { ReconnectVersion = 2, PersistentFileId = id.Value, HasOtherContexts = false };
+            var st = await ReconnectAsync(c, r, r.Tree!, name, reclaim, [], lease, replay: true).ConfigureAwait(false);
+            return st == NtStatus.ObjectNameNotFound ? null : st;
+        }
+        // Used since its CREATE: the replay is a new open (its DUPLICATE_OBJECTID check above still holds).
+        if (!open.ReplayEligible) return null;
         // A replay with a lease must name the lease the open has (Samba).
         if (lease is not null && (open.Lease is not { } held || held.Key != lease.Id.Key)) return NtStatus.AccessDenied;
+        // The lease as it is now (a later create of the same client may have upgraded it: smb2.replay.replay-dhv2-lease1).
+        var leaseNow = open.LeaseGrant;
+        if (leaseNow is not null && await c.Server.FileState.GetDurableAsync(open.Key, open.Id).ConfigureAwait(false) is { Lease: { } stored })
+            leaseNow = leaseNow with { State = stored.State, Epoch = stored.Epoch };
         var decision = OpenDecision.Granted with
         {
             // The oplock answered is the one asked for (Windows and Samba do the same for replays).
             Oplock = requestedOplock,
             Durable = open.Durable is { } g && (requestedOplock is OplockLevel.Batch or OplockLevel.Lease) ? g : null,
-            Lease = open.LeaseGrant,
+            Lease = leaseNow,
         };
         var info = await open.Tree.Vfs.Ops.FstatAsync(open.File, c.Closed).ConfigureAwait(false);
         if (!info.IsSuccess) return info.Status;
@@ -78,8 +94,10 @@ internal static partial class CreateHandler
     /// DHnC / DH2C (MS-SMB2 3.3.5.9.7 and 3.3.5.9.12): the state tier validates the claim and moves the open to this
     /// connection; the VFS reopens the file, which must still be the same file (FileKey).
     /// </summary>
+    /// <param name="leaseOverride">A replayed create's lease (its contexts are not those of a reconnect).</param>
+    /// <param name="replay">A replayed create: the answer carries the DH2Q response as the original did.</param>
     private static async ValueTask<NtStatus> ReconnectAsync(SmbConnection c, SmbRequest r, SmbTreeConnect tree, string name, DurableAsk ask,
-        List<CreateContext> contexts)
+        List<CreateContext> contexts, LeaseRequest? leaseOverride = null, bool replay = false)
     {
         // Samba: any context besides the reconnect, its lease and an ignored DHnQ makes the reconnect fail.
         if (ask.HasOtherContexts) return NtStatus.ObjectNameNotFound;
@@ -87,7 +105,7 @@ internal static partial class CreateHandler
         var state = c.Server.FileState;
         if (!state.TryFindDurable(id, out var key) || !string.Equals(key.Share, tree.Share.Name, StringComparison.OrdinalIgnoreCase))
             return NtStatus.ObjectNameNotFound;
-        var lease = contexts.Any(x => x.Name == "RqLs") && c.Dialect >= SmbDialect.Smb210 ? ParseLease(r.Span, contexts, c) : null;
+        var lease = leaseOverride ?? (contexts.Any(x => x.Name == "RqLs") && c.Dialect >= SmbDialect.Smb210 ? ParseLease(r.Span, contexts, c) : null);
         // The client may be faster than the teardown of its old connection: let that finish disconnecting the open.
         if (c.Server.TryGetOpen(id, out var live) && (live.Closed != 0 || live.Session.Connection.Closed.IsCancellationRequested))
             await live.Released.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
@@ -144,7 +162,7 @@ internal static partial class CreateHandler
         c.AddOpen(open);
         r.Compound.LastOpen = open;
         // A reconnect answers without durable contexts; the lease context comes back when one was sent.
-        WriteResponse(r.Out, r.ResponseStart, open, CreateAction.Opened, info.Value!.Value!, new Wants(false, false, 0),
+        WriteResponse(r.Out, r.ResponseStart, open, CreateAction.Opened, info.Value!.Value!, new Wants(false, false, replay ? 2 : 0),
             lease is null ? decision with { Lease = null } : decision);
         return NtStatus.Success;
     }

@@ -98,7 +98,7 @@ internal static partial class CreateHandler
         SmbReader.TryU8(s, b + 3, out var requestedOplock);
         var lease = c.Dialect >= SmbDialect.Smb210 && requestedOplock == OplockLevel.Lease ? ParseLease(s, contexts, c) : null;
         if (requestedOplock == OplockLevel.Lease && lease is null) requestedOplock = OplockLevel.None;
-        if (await CheckReplayAsync(c, r, durable, requestedOplock, lease).ConfigureAwait(false) is { } replayed) return replayed;
+        if (await CheckReplayAsync(c, r, name, durable, requestedOplock, lease).ConfigureAwait(false) is { } replayed) return replayed;
         await CloseOtherInstanceAsync(c, durable).ConfigureAwait(false);
 
         var ops = tree.Vfs.Ops;
@@ -165,7 +165,18 @@ internal static partial class CreateHandler
         }
         // The open waits for oplock/lease breaks to be acknowledged: answer STATUS_PENDING now (as Windows does).
         var task = pending.AsTask();
-        return r.GoAsync(async (o, _) => await finish.RunAsync(await task.ConfigureAwait(false), o, o.Length - SmbHeader.Size).ConfigureAwait(false));
+        var replayKey = durable.RequestVersion == 2 ? c.Server.BeginPendingCreate(c.ClientGuid, durable.CreateGuid) : null;
+        return r.GoAsync(async (o, _) =>
+        {
+            try
+            {
+                return await finish.RunAsync(await task.ConfigureAwait(false), o, o.Length - SmbHeader.Size).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (replayKey is { } k) c.Server.EndPendingCreate(k);
+            }
+        });
     }
 
     /// <param name="DurableVersion">1 (DHnQ) or 2 (DH2Q): answer with that context when durability is granted.</param>
@@ -203,6 +214,7 @@ internal static partial class CreateHandler
                 LeaseGrant = decision.Lease,
                 Durable = decision.Durable,
                 DurableVersion = Wants.DurableVersion,
+                ReplayEligible = Wants.DurableVersion == 2,
                 CreateAction = Action,
             };
             C.AddOpen(open);

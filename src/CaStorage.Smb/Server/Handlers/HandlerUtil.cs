@@ -23,6 +23,7 @@ internal static class HandlerUtil
             {
                 if (Volatile.Read(ref last.Closed) != 0) return NtStatus.FileClosed;
                 open = last;
+                open.ReplayEligible = false;
                 return NtStatus.Success;
             }
             if (r.Header.IsRelated && r.Compound.LastStatus.IsError()) return r.Compound.LastStatus;
@@ -30,7 +31,15 @@ internal static class HandlerUtil
         }
         if (!c.TryGetOpen(vol, out var o) || o.PersistentId != persistent || o.Tree != r.Tree || Volatile.Read(ref o.Closed) != 0)
             return NtStatus.FileClosed;
+        if (SmbDialect.Is3x(c.Dialect) && r.SequencedOpen is null)
+        {
+            var st = o.ChannelSequence.Enter(r.Header.ChannelSequence, (r.Header.Flags & SmbFlags.ReplayOperation) != 0,
+                ChannelSequenceState.IsModifying(r.Header.Command), out var counted);
+            if (st != NtStatus.Success) return st;
+            if (counted) r.SequencedOpen = o;
+        }
         open = o;
+        o.ReplayEligible = false;
         if (r.Header.IsRelated || r.Compound.LastOpen is null) r.Compound.LastOpen = o;
         return NtStatus.Success;
     }

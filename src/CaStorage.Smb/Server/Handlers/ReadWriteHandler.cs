@@ -55,6 +55,7 @@ internal static class ReadWriteHandler
         }
         o.Advance(n);
         o.PutU32(body + 4, (uint)n);
+        c.Server.Metrics.BytesRead(n);
         if (n == 0) o.U8(0);
         open.Position = (long)offset + n;
         return NtStatus.Success;
@@ -109,6 +110,7 @@ internal static class ReadWriteHandler
             n = vr.Value;
             open.Written = true;
         }
+        c.Server.Metrics.BytesWritten(n);
         open.Position = at + n;
         var o = r.Out;
         o.U16(17);

@@ -1,0 +1,186 @@
+using CaStorage.Admin.V1;
+using CaStorage.Rpc;
+using CaStorage.Rpc.Services;
+using CaStorage.State;
+using CaStorage.State.Inspection;
+using Google.Protobuf.Reflection;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Logging;
+using static Grpc.Health.V1.HealthCheckResponse.Types;
+
+namespace CaStorage.Admin;
+
+/// <summary>
+/// castorage.admin.v1.Admin over one node's state: the wire layer's sessions and opens (<see cref="ISessionDirectory"/>),
+/// the state tier's file actors (<see cref="IFileStateInspector"/>) and the share catalog. Lists join the two: an
+/// open's sharing and lease state live in its file actor, its path and session in the wire layer.
+/// </summary>
+public sealed partial class AdminService
+{
+    public const string ServiceName = "castorage.admin.v1.Admin";
+
+    private readonly AdminNode _node;
+    private readonly ISessionDirectory _sessions;
+    private readonly IFileStateInspector _state;
+    private readonly IShareCatalog _shares;
+    private readonly Func<IReadOnlyList<KeyValuePair<string, string>>> _settings;
+    private readonly HealthService _health;
+    private readonly ILogger _log;
+
+    public AdminService(AdminNode node, ISessionDirectory sessions, IFileStateInspector state, IShareCatalog shares,
+        Func<IReadOnlyList<KeyValuePair<string, string>>> settings, HealthService health, ILoggerFactory loggers)
+    {
+        _node = node;
+        _sessions = sessions;
+        _state = state;
+        _shares = shares;
+        _settings = settings;
+        _health = health;
+        _log = loggers.CreateLogger("CaStorage.Admin");
+        _health.SetStatus(ServiceName, ServingStatus.Serving);
+        UpdateHealth();
+    }
+
+    private static readonly ServiceDescriptor Service = AdminReflection.Descriptor.Services.Single(s => s.Name == "Admin");
+
+    public static MethodDescriptor Method(string name) => Service.FindMethodByName(name) ?? throw new ArgumentException($"no method {name}");
+
+    public void MapTo(GrpcMethodTable table)
+    {
+        table.MapUnary<ListNodesRequest, ListNodesResponse>(Method("ListNodes"), ListNodes);
+        table.MapUnary<ListSessionsRequest, ListSessionsResponse>(Method("ListSessions"), ListSessions);
+        table.MapUnary<ListTreeConnectsRequest, ListTreeConnectsResponse>(Method("ListTreeConnects"), ListTreeConnects);
+        table.MapUnary<ListOpensRequest, ListOpensResponse>(Method("ListOpens"), ListOpensAsync);
+        table.MapUnary<ListLocksRequest, ListLocksResponse>(Method("ListLocks"), ListLocksAsync);
+        table.MapUnary<ListLeasesRequest, ListLeasesResponse>(Method("ListLeases"), ListLeasesAsync);
+        table.MapUnary<CloseOpenRequest, CloseOpenResponse>(Method("CloseOpen"), CloseOpenAsync);
+        table.MapUnary<LogoffRequest, LogoffResponse>(Method("Logoff"), LogoffAsync);
+        table.MapUnary<DrainRequest, DrainResponse>(Method("Drain"), Drain);
+        table.MapUnary<ListSharesRequest, ListSharesResponse>(Method("ListShares"), ListShares);
+        table.MapUnary<AddShareRequest, ShareResponse>(Method("AddShare"), AddShare);
+        table.MapUnary<SetShareRequest, ShareResponse>(Method("SetShare"), SetShare);
+        table.MapUnary<RemoveShareRequest, RemoveShareResponse>(Method("RemoveShare"), RemoveShare);
+        table.MapUnary<GetConfigRequest, GetConfigResponse>(Method("GetConfig"), GetConfig);
+    }
+
+    // ---- nodes ----------------------------------------------------------------------------------------------
+
+    private ValueTask<ListNodesResponse> ListNodes(ListNodesRequest request, RpcCallContext call)
+    {
+        var node = new Node
+        {
+            Id = _node.Id,
+            State = _sessions.Draining ? "draining" : "up",
+            AdminEndpoint = _node.AdminEndpoint,
+            StartedAt = Timestamp.FromDateTimeOffset(_node.StartedAt),
+            SessionCount = (uint)_sessions.ListSessions().Count,
+            ConnectionCount = (uint)_sessions.ConnectionCount,
+            OpenCount = (uint)_sessions.ListOpens().Count,
+            Version = _node.Version,
+        };
+        node.SmbEndpoints.AddRange(_node.SmbEndpoints);
+        node.OwnedShards.AddRange(_state.OwnedShards.Select(s => (uint)s));
+        return ValueTask.FromResult(new ListNodesResponse { Nodes = { node }, ShardCount = (uint)_state.ShardCount });
+    }
+
+    private ValueTask<DrainResponse> Drain(DrainRequest request, RpcCallContext call)
+    {
+        if (request.Node.Length > 0 && !string.Equals(request.Node, _node.Id, StringComparison.Ordinal))
+            throw Refuse(call, new RpcException(RpcStatusCode.NotFound, $"node '{request.Node}' is not known (this single node is '{_node.Id}')"));
+        _sessions.Draining = !request.Cancel;
+        UpdateHealth();
+        AdminLog.Drain(_log, call.Peer, _node.Id, _sessions.Draining);
+        return ValueTask.FromResult(new DrainResponse
+        {
+            Node = _node.Id,
+            Draining = _sessions.Draining,
+            RemainingSessions = (uint)_sessions.ListSessions().Count,
+            RemainingConnections = (uint)_sessions.ConnectionCount,
+        });
+    }
+
+    /// <summary>A draining node reports NOT_SERVING, so readiness probes and load balancers stop sending clients.</summary>
+    private void UpdateHealth() => _health.SetStatus("", _sessions.Draining ? ServingStatus.NotServing : ServingStatus.Serving);
+
+    // ---- sessions, trees ------------------------------------------------------------------------------------
+
+    private ValueTask<ListSessionsResponse> ListSessions(ListSessionsRequest request, RpcCallContext call)
+    {
+        var response = new ListSessionsResponse();
+        foreach (var s in _sessions.ListSessions())
+        {
+            response.Sessions.Add(new Session
+            {
+                SessionId = s.Id,
+                User = s.User,
+                Domain = s.Domain,
+                ClientAddress = s.ClientAddress,
+                Dialect = s.Dialect,
+                Node = _node.Id,
+                SigningRequired = s.SigningRequired,
+                Encrypted = s.Encrypted,
+                OpenCount = (uint)s.OpenCount,
+                TreeCount = (uint)s.TreeCount,
+                ChannelCount = (uint)s.ChannelCount,
+                ClientGuid = s.ClientGuid.ToString(),
+                Guest = s.Guest,
+                Anonymous = s.Anonymous,
+                State = s.State,
+            });
+        }
+        return ValueTask.FromResult(response);
+    }
+
+    private ValueTask<ListTreeConnectsResponse> ListTreeConnects(ListTreeConnectsRequest request, RpcCallContext call)
+    {
+        var response = new ListTreeConnectsResponse();
+        foreach (var t in _sessions.ListTreeConnects())
+        {
+            if (request.SessionId != 0 && t.SessionId != request.SessionId) continue;
+            response.TreeConnects.Add(new TreeConnect
+            {
+                SessionId = t.SessionId,
+                TreeId = t.TreeId,
+                Share = t.Share,
+                User = t.User,
+                Node = _node.Id,
+                OpenCount = (uint)t.OpenCount,
+                EncryptData = t.EncryptData,
+            });
+        }
+        return ValueTask.FromResult(response);
+    }
+
+    private async ValueTask<LogoffResponse> LogoffAsync(LogoffRequest request, RpcCallContext call)
+    {
+        if (request.SessionId == 0) throw Refuse(call, new RpcException(RpcStatusCode.InvalidArgument, "session_id is required"));
+        var result = await _sessions.LogoffAsync(request.SessionId).ConfigureAwait(false)
+            ?? throw Refuse(call, new RpcException(RpcStatusCode.NotFound, $"no session {request.SessionId:x16} on node {_node.Id}"));
+        AdminLog.SessionLoggedOff(_log, call.Peer, request.SessionId, result.Session.User, result.ClosedOpens);
+        return new LogoffResponse { SessionId = request.SessionId, User = result.Session.User, ClosedOpens = (uint)result.ClosedOpens };
+    }
+
+    /// <summary>Logs a refused mutating call and returns the exception to throw.</summary>
+    private RpcException Refuse(RpcCallContext call, RpcException ex)
+    {
+        AdminLog.MutationFailed(_log, call.Peer, call.Method, ex.StatusName, ex.Message);
+        return ex;
+    }
+
+    internal static string OplockName(byte level) => level switch
+    {
+        OplockLevel.None => "none",
+        OplockLevel.LevelII => "level2",
+        OplockLevel.Exclusive => "exclusive",
+        OplockLevel.Batch => "batch",
+        OplockLevel.Lease => "lease",
+        _ => $"0x{level:x2}",
+    };
+
+    /// <summary>A lease key as its 16 bytes appear on the wire (and in packet captures), in hex.</summary>
+    internal static string LeaseKeyText(Guid key) => Convert.ToHexStringLower(key.ToByteArray());
+
+    /// <summary>"RWH" letters of a lease state; "" for none.</summary>
+    internal static string LeaseStateName(LeaseState state) =>
+        ((state & LeaseState.Read) != 0 ? "R" : "") + ((state & LeaseState.Write) != 0 ? "W" : "") + ((state & LeaseState.Handle) != 0 ? "H" : "");
+}

@@ -1,0 +1,3 @@
+using CaStorage.Cli;
+
+return await CastorCtl.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,285 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CaStorage.Cluster;
+
+/// <summary>
+/// PostgreSQL decides who is alive and who owns which shard (ARCHITECTURE §3). The node holds, on one dedicated,
+/// idle, unpooled connection, a session advisory lock on its node key (alive while held) and one per owned shard
+/// (owner while held, with <c>shards.epoch</c> bumped at each change of owner). Every poll it reads the members,
+/// takes free shards that rendezvous hashing gives it, and hands off shards that now belong to another live node.
+/// A node that dies loses its locks at once (PostgreSQL ends its backend), and the others take its shards in their
+/// next round. A node that cannot finish a round within the fence deadline fences itself: it stops serving before
+/// PostgreSQL can let another node take over.
+/// </summary>
+public sealed class ClusterMembership : IAsyncDisposable
+{
+    private readonly ClusterNodeOptions _o;
+    private readonly ILogger _log;
+    private readonly Dictionary<int, long> _owned = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _viewLock = new();
+    private NpgsqlConnection? _conn;
+    private Task? _loop;
+    private ClusterView _view = ClusterView.Empty;
+    private volatile bool _fenced;
+    private volatile bool _draining;
+
+    public ClusterMembership(ClusterNodeOptions options, ILogger log)
+    {
+        _o = options;
+        _log = log;
+    }
+
+    public string NodeId => _o.NodeId;
+
+    /// <summary>The shard was taken with this epoch: load its durable state; its writes carry the epoch.</summary>
+    public Func<int, long, Task>? ShardAcquired { get; set; }
+
+    /// <summary>The shard goes to another node: flush and stop serving it (called before its lock is released).</summary>
+    public Func<int, Task>? ShardReleasing { get; set; }
+
+    /// <summary>This node lost PostgreSQL for longer than the fence deadline: drop every client, stop I/O.</summary>
+    public Func<Task>? Fenced { get; set; }
+
+    public bool IsFenced => _fenced;
+
+    public ClusterView View { get { lock (_viewLock) return _view; } }
+
+    /// <summary>The shards this node owns now, with the epoch of each.</summary>
+    public IReadOnlyDictionary<int, long> OwnedShards { get { lock (_owned) return new Dictionary<int, long>(_owned); } }
+
+    public bool Owns(int shard, out long epoch)
+    {
+        lock (_owned) return _owned.TryGetValue(shard, out epoch);
+    }
+
+    /// <summary>Joins: takes the node's liveness lock (refused if another process already runs with this id), then polls.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        await JoinAsync(ct).ConfigureAwait(false);
+        await RoundAsync(ct).ConfigureAwait(false);
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+    }
+
+    private async Task JoinAsync(CancellationToken ct)
+    {
+        var b = new NpgsqlConnectionStringBuilder(_o.ConnectionString)
+        {
+            // Session advisory locks live and die with this one backend: never pooled, never shared.
+            Pooling = false,
+            KeepAlive = 1,
+            TcpKeepAlive = true,
+            ApplicationName = $"castorage-membership-{_o.NodeId}",
+            CommandTimeout = Math.Max(1, (int)Math.Ceiling(_o.FenceDeadline.TotalSeconds)),
+        };
+        var conn = new NpgsqlConnection(b.ConnectionString);
+        await conn.OpenAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var key = AdvisoryKeys.NodeObject(_o.NodeId);
+            if (!await ScalarAsync<bool>(conn, "SELECT pg_try_advisory_lock(@c, @k)", ct, ("c", AdvisoryKeys.NodeClass), ("k", key)).ConfigureAwait(false))
+                throw new InvalidOperationException($"node id '{_o.NodeId}' is in use by a live node");
+            await ExecAsync(conn,
+                "INSERT INTO nodes (node_id, lock_key, rpc_endpoint, smb_endpoint, started_at, state) VALUES (@id, @k, @rpc, @smb, @t, 'up') " +
+                "ON CONFLICT (node_id) DO UPDATE SET lock_key = excluded.lock_key, rpc_endpoint = excluded.rpc_endpoint, smb_endpoint = excluded.smb_endpoint, started_at = excluded.started_at, state = 'up'",
+                ct, ("id", _o.NodeId), ("k", (long)(uint)key), ("rpc", _o.RpcEndpoint), ("smb", _o.SmbEndpoint), ("t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+            await ExecAsync(conn, "INSERT INTO shards (shard, owner, epoch) SELECT s, NULL, 0 FROM generate_series(0, @n - 1) s ON CONFLICT (shard) DO NOTHING",
+                ct, ("n", _o.ShardCount)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await conn.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        _conn = conn;
+        _fenced = false;
+        _draining = false;
+        _log.LogInformation("cluster: node {Node} joined", _o.NodeId);
+    }
+
+    private async Task LoopAsync()
+    {
+        var ct = _stop.Token;
+        using var timer = new PeriodicTimer(_o.PollInterval);
+        while (await SafeWaitAsync(timer, ct).ConfigureAwait(false))
+        {
+            if (_fenced)
+            {
+                // Come back as a fresh member once PostgreSQL answers again.
+                try { await JoinAsync(ct).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException or System.Net.Sockets.SocketException)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                    continue;
+                }
+                catch (OperationCanceledException) { return; }
+            }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(_o.FenceDeadline);
+            try
+            {
+                await RoundAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                await FenceAsync(ex).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<bool> SafeWaitAsync(PeriodicTimer t, CancellationToken ct)
+    {
+        try { return await t.WaitForNextTickAsync(ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    /// <summary>Stop serving at once: owned shards are forgotten and the connection (with its locks) is dropped.</summary>
+    private async Task FenceAsync(Exception cause)
+    {
+        if (_fenced) return;
+        _fenced = true;
+        _log.LogError(cause, "cluster: node {Node} lost the store for longer than {Deadline}: fencing itself", _o.NodeId, _o.FenceDeadline);
+        lock (_owned) _owned.Clear();
+        if (Fenced is { } f)
+        {
+            try { await f().ConfigureAwait(false); }
+            catch (Exception ex) { _log.LogError(ex, "cluster: fencing handler failed"); }
+        }
+        if (_conn is { } c)
+        {
+            _conn = null;
+            try { await c.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* already broken */ }
+        }
+    }
+
+    /// <summary>One membership round (public for tests and for the admin view's refresh).</summary>
+    public async Task RoundAsync(CancellationToken ct)
+    {
+        var conn = _conn ?? throw new InvalidOperationException("not joined");
+        // Who is alive: nodes whose liveness lock is held right now.
+        var held = new HashSet<long>();
+        await using (var cmd = new NpgsqlCommand("SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = @c AND objsubid = 2", conn))
+        {
+            cmd.Parameters.AddWithValue("c", (long)AdvisoryKeys.NodeClass);
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) held.Add(r.GetInt64(0));
+        }
+        var nodes = new List<ClusterNode>();
+        await using (var cmd = new NpgsqlCommand("SELECT node_id, lock_key, rpc_endpoint, smb_endpoint, state, started_at FROM nodes ORDER BY node_id", conn))
+        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+                nodes.Add(new ClusterNode(r.GetString(0), r.GetString(2), r.GetString(3), r.GetString(4), held.Contains(r.GetInt64(1)), r.GetInt64(5)));
+        }
+        var candidates = nodes.Where(n => n.Live && n.State == "up").Select(n => n.NodeId).ToList();
+
+        var desired = new List<int>();
+        for (var s = 0; s < _o.ShardCount; s++)
+            if (!_draining && ShardPlacement.OwnerOf(s, candidates) == _o.NodeId) desired.Add(s);
+        int[] release, acquire;
+        lock (_owned)
+        {
+            release = _owned.Keys.Where(s => !desired.Contains(s)).ToArray();
+            acquire = desired.Where(s => !_owned.ContainsKey(s)).ToArray();
+        }
+
+        // Hand-off first: the new owner can only take a shard once its lock is free.
+        foreach (var s in release)
+        {
+            if (ShardReleasing is { } rel) await rel(s).ConfigureAwait(false);
+            lock (_owned) _owned.Remove(s);
+        }
+        if (release.Length > 0)
+        {
+            await ExecAsync(conn, "SELECT pg_advisory_unlock(@c, s) FROM unnest(@shards) s", ct,
+                ("c", AdvisoryKeys.ShardClass), ("shards", release)).ConfigureAwait(false);
+            _log.LogInformation("cluster: node {Node} handed off {Count} shards", _o.NodeId, release.Length);
+        }
+
+        if (acquire.Length > 0)
+        {
+            var got = new List<int>();
+            await using (var cmd = new NpgsqlCommand("SELECT s FROM unnest(@shards) s WHERE pg_try_advisory_lock(@c, s)", conn))
+            {
+                cmd.Parameters.AddWithValue("c", AdvisoryKeys.ShardClass);
+                cmd.Parameters.AddWithValue("shards", acquire);
+                await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await r.ReadAsync(ct).ConfigureAwait(false)) got.Add(r.GetInt32(0));
+            }
+            if (got.Count > 0)
+            {
+                var epochs = new List<(int Shard, long Epoch)>();
+                await using (var cmd = new NpgsqlCommand("UPDATE shards SET owner = @me, epoch = epoch + 1 WHERE shard = ANY(@shards) RETURNING shard, epoch", conn))
+                {
+                    cmd.Parameters.AddWithValue("me", _o.NodeId);
+                    cmd.Parameters.AddWithValue("shards", got.ToArray());
+                    await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    while (await r.ReadAsync(ct).ConfigureAwait(false)) epochs.Add((r.GetInt32(0), r.GetInt64(1)));
+                }
+                foreach (var (s, e) in epochs)
+                {
+                    lock (_owned) _owned[s] = e;
+                    if (ShardAcquired is { } acq) await acq(s, e).ConfigureAwait(false);
+                }
+                _log.LogInformation("cluster: node {Node} took {Count} shards", _o.NodeId, epochs.Count);
+            }
+        }
+
+        var shards = new Dictionary<int, (string?, long)>();
+        await using (var cmd = new NpgsqlCommand("SELECT shard, owner, epoch FROM shards", conn))
+        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+                shards[r.GetInt32(0)] = (r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2));
+        }
+        lock (_viewLock) _view = new ClusterView(nodes, shards);
+    }
+
+    /// <summary>Drain: give every shard away (the others take them in their next round) and stay out until undrained.</summary>
+    public async Task DrainAsync(bool drain, CancellationToken ct)
+    {
+        _draining = drain;
+        if (_conn is { } conn)
+            await ExecAsync(conn, "UPDATE nodes SET state = @s WHERE node_id = @id", ct, ("s", drain ? "draining" : "up"), ("id", _o.NodeId)).ConfigureAwait(false);
+    }
+
+    /// <summary>Leaves: shards and liveness go with the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is { } l)
+        {
+            try { await l.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
+        }
+        if (_conn is { } c)
+        {
+            _conn = null;
+            try
+            {
+                await ExecAsync(c, "UPDATE nodes SET state = 'left' WHERE node_id = @id", CancellationToken.None, ("id", _o.NodeId)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException) { /* leaving anyway */ }
+            await c.DisposeAsync().ConfigureAwait(false);
+        }
+        _stop.Dispose();
+    }
+
+    private static async Task ExecAsync(NpgsqlConnection c, string sql, CancellationToken ct, params (string Name, object Value)[] ps)
+    {
+        await using var cmd = new NpgsqlCommand(sql, c);
+        foreach (var (n, v) in ps) cmd.Parameters.AddWithValue(n, v);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection c, string sql, CancellationToken ct, params (string Name, object Value)[] ps)
+    {
+        await using var cmd = new NpgsqlCommand(sql, c);
+        foreach (var (n, v) in ps) cmd.Parameters.AddWithValue(n, v);
+        return (T)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+    }
+}

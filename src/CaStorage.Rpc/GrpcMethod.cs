@@ -1,0 +1,48 @@
+using System.IO.Pipelines;
+using Google.Protobuf;
+
+namespace CaStorage.Rpc;
+
+/// <summary>One mapped method: reads its requests off the body and writes framed responses.</summary>
+internal abstract class GrpcMethod
+{
+    /// <summary>Runs the call; returns how many response messages were written (0 means a trailers-only answer is possible).</summary>
+    public abstract Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize);
+}
+
+internal sealed class UnaryMethod<TRequest, TResponse>(MessageParser<TRequest> parser, UnaryHandler<TRequest, TResponse> handler) : GrpcMethod
+    where TRequest : class, IMessage<TRequest>
+    where TResponse : class, IMessage<TResponse>
+{
+    public override async Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize)
+    {
+        var request = await GrpcFraming.ReadSingleAsync(body, parser, maxMessageSize, context.CancellationToken).ConfigureAwait(false);
+        var response = await handler(request, context).ConfigureAwait(false);
+        GrpcFraming.WriteMessage(output, response);
+        return 1;
+    }
+}
+
+internal sealed class DuplexMethod<TRequest, TResponse>(MessageParser<TRequest> parser, DuplexStreamingHandler<TRequest, TResponse> handler) : GrpcMethod
+    where TRequest : class, IMessage<TRequest>
+    where TResponse : class, IMessage<TResponse>
+{
+    public override async Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize)
+    {
+        var writer = new StreamWriter(output, context.CancellationToken);
+        await handler(GrpcFraming.ReadAllAsync(body, parser, maxMessageSize, context.CancellationToken), writer, context).ConfigureAwait(false);
+        return writer.Count;
+    }
+
+    private sealed class StreamWriter(PipeWriter output, CancellationToken ct) : IServerStreamWriter<TResponse>
+    {
+        public int Count { get; private set; }
+
+        public async ValueTask WriteAsync(TResponse message)
+        {
+            GrpcFraming.WriteMessage(output, message);
+            Count++;
+            await output.FlushAsync(ct).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using CaStorage.Core;
+
+namespace CaStorage.State.Inspection;
+
+/// <summary>What one file actor holds at one moment (taken as a message, so it is consistent for that file).</summary>
+public sealed record FileStateSnapshot(FileKey File, IReadOnlyList<OpenStateView> Opens, IReadOnlyList<LockView> Locks,
+    IReadOnlyList<LeaseView> Leases, bool DeletePending);
+
+/// <summary>
+/// An open as the state tier records it: access and sharing, oplock, lease, the owner its breaks go to, and for a
+/// durable or persistent open its stored record (DisconnectedAtMs set while no connection holds it).
+/// </summary>
+public readonly record struct OpenStateView(OpenId Open, AccessMask Access, ShareAccess Share, byte Oplock, byte? BreakingTo, LeaseId? Lease, string Owner,
+    Persistence.DurableOpenRecord? Durable = null);
+
+/// <summary>A granted byte-range lock.</summary>
+public readonly record struct LockView(OpenId Open, ulong Offset, ulong Length, bool Exclusive);
+
+/// <summary>A lease on the file; <paramref name="BreakingTo"/> is set while a break waits for its acknowledgement.</summary>
+public sealed record LeaseView(LeaseId Id, LeaseState State, LeaseState? BreakingTo, ushort Epoch, int Version, int Opens, string Owner);
+
+/// <summary>Read access to the state tier for operators (the admin API): every file that has coordination state.</summary>
+public interface IFileStateInspector
+{
+    /// <summary>Shards of the state tier (N of hash(FileKey) mod N).</summary>
+    int ShardCount { get; }
+
+    /// <summary>Shards this node owns (all of them on a single node).</summary>
+    IReadOnlyList<int> OwnedShards { get; }
+
+    /// <summary>A snapshot of every active file actor, each consistent for its file (not across files).</summary>
+    ValueTask<IReadOnlyList<FileStateSnapshot>> SnapshotAsync(CancellationToken ct);
+}

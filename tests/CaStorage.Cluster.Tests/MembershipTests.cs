@@ -1,0 +1,127 @@
+using CaStorage.Cluster;
+using CaStorage.State.Persistence;
+using CaStorage.State.Tests.Persistence;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace CaStorage.Cluster.Tests;
+
+/// <summary>Membership and shard ownership against a real PostgreSQL: nodes are separate connections in one process.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class MembershipTests(PostgresServer pg) : IAsyncLifetime
+{
+    private const int Shards = 64;
+    private string _db = "";
+    private readonly List<ClusterMembership> _nodes = [];
+
+    public async Task InitializeAsync()
+    {
+        _db = await pg.NewDatabaseAsync();
+        await using var store = new PostgresStateStore(_db);
+        await store.MigrateAsync(default);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var n in _nodes) await n.DisposeAsync();
+    }
+
+    private async Task<ClusterMembership> StartAsync(string id, TimeSpan? fence = null)
+    {
+        var m = new ClusterMembership(new ClusterNodeOptions
+        {
+            NodeId = id, ConnectionString = _db, ShardCount = Shards, PollInterval = TimeSpan.FromMilliseconds(50),
+            FenceDeadline = fence ?? TimeSpan.FromSeconds(2),
+        }, NullLogger.Instance);
+        await m.StartAsync(default);
+        _nodes.Add(m);
+        return m;
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<bool> condition, double seconds = 10)
+    {
+        var end = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < end)
+        {
+            if (condition()) return true;
+            await Task.Delay(25);
+        }
+        return condition();
+    }
+
+    private bool Partitioned(params ClusterMembership[] nodes)
+    {
+        var all = nodes.SelectMany(n => n.OwnedShards.Keys).ToList();
+        return all.Count == Shards && all.Distinct().Count() == Shards;
+    }
+
+    [Fact]
+    public async Task Three_nodes_split_the_shards_between_them()
+    {
+        var a = await StartAsync("a");
+        var b = await StartAsync("b");
+        var c = await StartAsync("c");
+        // Every shard owned by exactly one node, each where rendezvous hashing over the three puts it.
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b, c)
+            && new[] { a, b, c }.All(n => n.OwnedShards.Keys.All(s => ShardPlacement.OwnerOf(s, ["a", "b", "c"]) == n.NodeId))));
+        foreach (var n in new[] { a, b, c })
+            Assert.InRange(n.OwnedShards.Count, Shards / 6, Shards * 2 / 3); // roughly a third each
+        Assert.All(a.View.Nodes, n => Assert.True(n.Live));
+    }
+
+    [Fact]
+    public async Task A_dead_nodes_shards_are_taken_over_with_a_new_epoch()
+    {
+        var a = await StartAsync("a");
+        var b = await StartAsync("b");
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b)));
+        var lost = b.OwnedShards;
+        await KillBackendAsync("b"); // as PostgreSQL sees a SIGKILLed node: its backend ends, its locks vanish
+        Assert.True(await EventuallyAsync(() => a.OwnedShards.Count == Shards), "the survivor takes every shard");
+        foreach (var (s, e) in lost)
+        {
+            Assert.True(a.Owns(s, out var epoch));
+            Assert.True(epoch > e, $"shard {s}: epoch {epoch} after {e}");
+        }
+        Assert.True(await EventuallyAsync(() => b.IsFenced), "the node that lost its store connection fences itself");
+    }
+
+    [Fact]
+    public async Task A_joining_node_gets_its_share_by_hand_off()
+    {
+        var a = await StartAsync("a");
+        Assert.True(await EventuallyAsync(() => a.OwnedShards.Count == Shards));
+        var b = await StartAsync("b");
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b) && b.OwnedShards.Count > 0));
+        Assert.All(b.OwnedShards.Keys, s => Assert.Equal("b", ShardPlacement.OwnerOf(s, ["a", "b"])));
+    }
+
+    [Fact]
+    public async Task A_draining_node_gives_all_its_shards_away()
+    {
+        var a = await StartAsync("a");
+        var b = await StartAsync("b");
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b)));
+        await b.DrainAsync(true, default);
+        Assert.True(await EventuallyAsync(() => a.OwnedShards.Count == Shards && b.OwnedShards.Count == 0));
+        await b.DrainAsync(false, default);
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b) && b.OwnedShards.Count > 0));
+    }
+
+    [Fact]
+    public async Task A_node_id_in_use_is_refused()
+    {
+        await StartAsync("a");
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync("a"));
+        Assert.Contains("in use", ex.Message);
+    }
+
+    private async Task KillBackendAsync(string node)
+    {
+        await using var c = new NpgsqlConnection(_db);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @a", c);
+        cmd.Parameters.AddWithValue("a", $"castorage-membership-{node}");
+        Assert.Equal(1L, await cmd.ExecuteScalarAsync());
+    }
+}
