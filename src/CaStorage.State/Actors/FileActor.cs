@@ -257,11 +257,10 @@ internal sealed partial class FileActor
         if (req.IsDirectory) return OpenDecision.Granted;
 
         var granted = lr is not null ? ValidRequest(lr.State) : OplockCaching(req.RequestedOplock);
-        // Samba grant_fsp_oplock_type: read caching is not granted over byte-range locks, write caching only to a
-        // file's single opener (stat opens that cache nothing do not count, as on Windows: smb2.lease.statopen3);
-        // nothing beside another's write caching (a stat open does not break it); oplocks do not mix with others'
-        // handle caching.
-        if (_locks.Count > 0) granted &= ~LeaseState.Read;
+        // After Samba's grant_fsp_oplock_type: write caching only to a file's single opener (stat opens that cache
+        // nothing do not count, as on Windows: smb2.lease.statopen3); nothing beside another's write caching (a stat
+        // open does not break it); oplocks do not mix with others' handle caching. (Samba also withholds read caching
+        // from a file with byte-range locks; Windows does not, and no conformance test asks for it.)
         var selfStat = IsOplockStatOpen(req.Access);
         bool gotHandle = false, gotOplock = false;
         foreach (var o in _opens.Values)
@@ -272,7 +271,7 @@ internal sealed partial class FileActor
             if ((caching & LeaseState.Write) != 0) granted = LeaseState.None;
             else if (!selfStat || caching != LeaseState.None || lr is null) granted &= ~LeaseState.Write;
             if ((caching & LeaseState.Handle) != 0) gotHandle = true;
-            if (o.Lease is null) gotOplock = true;
+            if (o.Lease is null && caching != LeaseState.None) gotOplock = true;
         }
         if ((granted & LeaseState.Read) == 0) granted = LeaseState.None;
 
