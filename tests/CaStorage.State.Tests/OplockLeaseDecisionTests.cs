@@ -190,6 +190,14 @@ public sealed class OplockLeaseDecisionTests
     }
 
     [Fact]
+    public async Task PlainOpenWithoutOplock_CostsWriteCachingButNotHandleCaching()
+    {
+        await _svc.OpenAsync(Oplock(1, OplockLevel.None), default);
+        var d = await _svc.OpenAsync(Leased(2, new LeaseId(Client1, Guid.NewGuid()), LeaseState.All), default);
+        Assert.Equal(LeaseState.ReadHandle, d.Lease!.State);
+    }
+
+    [Fact]
     public async Task StatOpenWithoutCaching_DoesNotCostWriteCaching()
     {
         // smb2.lease.statopen3.
