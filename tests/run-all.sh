@@ -3,7 +3,8 @@
 #
 #   tests/run-all.sh [--only SUITE[,SUITE...]] [--no-build]
 #
-# SUITE is one of: dotnet, smbtorture, smbclient, impacket, admin, yamllint
+# SUITE is one of: dotnet, smbtorture, smbclient, impacket, impacket-restart,
+# admin, cluster, yamllint
 # (default: all, in that order). Steps:
 #   build       dotnet build -c Release CaStorage.sln
 #   dotnet      dotnet test CaStorage.sln (Release, --no-build), counted from
@@ -12,9 +13,18 @@
 #   smbclient   tests/smbclient/smoke.sh (smbclient, 5 dialect configurations)
 #   impacket    tests/impacket/run.sh (two impacket clients: lease break,
 #               byte-range lock conflict and blocking lock)
+#   impacket-restart
+#               tests/impacket/run.sh restart (a persistent handle, its lease
+#               and byte-range lock survive SIGKILL and restart of the
+#               server, SQLite and PostgreSQL store; durable handle after a
+#               TCP drop)
 #   admin       tests/admin/run.sh (admin API with python3-grpcio and smbclient:
 #               list/close a real client's open, metrics, health, reflection,
 #               shares, logoff, drain, castorctl, the token rule)
+#   cluster     tests/cluster/run.sh (a 3-node cluster from cluster/up.sh with
+#               PostgreSQL and HAProxy; clients on two different nodes: lease
+#               break and blocking lock across nodes, sharing violation,
+#               delete-on-close)
 #   yamllint    tests/deploy/yamllint.sh (docker-compose, Helm chart, HAProxy)
 # Each suite prints "<suite>: N passed, N failed[, N skipped]" as its last
 # line; a suite that cannot run (missing tool, no server, crash, timeout)
@@ -28,7 +38,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-all_suites=(dotnet smbtorture smbclient impacket admin yamllint)
+all_suites=(dotnet smbtorture smbclient impacket impacket-restart admin cluster yamllint)
 only=""
 build=1
 internal_dotnet=0
@@ -61,6 +71,7 @@ fi
 : "${SMBCLIENT_TIMEOUT:=900}"
 : "${IMPACKET_TIMEOUT:=600}"
 : "${ADMIN_TIMEOUT:=600}"
+: "${CLUSTER_TIMEOUT:=900}"
 : "${YAMLLINT_TIMEOUT:=120}"
 
 logs="$REPO/artifacts/test-logs"
@@ -81,7 +92,7 @@ record() {   # record NAME PASSED FAILED SKIPPED NOTE
     local line="$2 passed, $3 failed"
     [[ $4 -gt 0 ]] && line+=", $4 skipped"
     [[ -n "$5" ]] && line+="  ($5)"
-    summary+=("$(printf '  %-11s %s' "$1" "$line")")
+    summary+=("$(printf '  %-16s %s' "$1" "$line")")
 }
 
 # run_suite NAME TIMEOUT COMMAND... : run, show output, parse its last
@@ -147,7 +158,7 @@ if [[ $build == 1 ]]; then
     echo "=== build ($(date -u +%H:%M:%S))"
     if command -v dotnet >/dev/null && timeout 1200 dotnet build -c Release "$REPO/CaStorage.sln" -nologo -v minimal >"$logs/build.log" 2>&1; then
         echo "build: ok"
-        summary+=("$(printf '  %-11s %s' build ok)")
+        summary+=("$(printf '  %-16s %s' build ok)")
     else
         build_ok=0
         grep -E ' error |error [A-Z]+[0-9]+' "$logs/build.log" | sort -u | head -n 30 || tail -n 30 "$logs/build.log"
@@ -166,7 +177,9 @@ for suite in "${suites[@]}"; do
         smbtorture) run_suite smbtorture "$SMBTORTURE_TIMEOUT" "$REPO/tests/conformance/run-smbtorture.sh" ;;
         smbclient) run_suite smbclient "$SMBCLIENT_TIMEOUT" "$REPO/tests/smbclient/smoke.sh" ;;
         impacket) run_suite impacket "$IMPACKET_TIMEOUT" "$REPO/tests/impacket/run.sh" ;;
+        impacket-restart) run_suite impacket-restart "$IMPACKET_TIMEOUT" "$REPO/tests/impacket/run.sh" restart ;;
         admin) run_suite admin "$ADMIN_TIMEOUT" "$REPO/tests/admin/run.sh" ;;
+        cluster) run_suite cluster "$CLUSTER_TIMEOUT" "$REPO/tests/cluster/run.sh" ;;
         yamllint) run_suite yamllint "$YAMLLINT_TIMEOUT" "$REPO/tests/deploy/yamllint.sh" ;;
     esac
 done

@@ -33,8 +33,8 @@ public sealed class ClusterMembership : IAsyncDisposable
 
     public string NodeId => _o.NodeId;
 
-    /// <summary>The shard was taken with this epoch: load its durable state; its writes carry the epoch.</summary>
-    public Func<int, long, Task>? ShardAcquired { get; set; }
+    /// <summary>Shards taken in one round, with their epochs: load their durable state before serving them.</summary>
+    public Func<IReadOnlyList<(int Shard, long Epoch)>, Task>? ShardsAcquired { get; set; }
 
     /// <summary>The shard goes to another node: flush and stop serving it (called before its lock is released).</summary>
     public Func<int, Task>? ShardReleasing { get; set; }
@@ -221,11 +221,10 @@ public sealed class ClusterMembership : IAsyncDisposable
                     await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
                     while (await r.ReadAsync(ct).ConfigureAwait(false)) epochs.Add((r.GetInt32(0), r.GetInt64(1)));
                 }
-                foreach (var (s, e) in epochs)
-                {
-                    lock (_owned) _owned[s] = e;
-                    if (ShardAcquired is { } acq) await acq(s, e).ConfigureAwait(false);
-                }
+                // Loaded first, served after: a shard counts as owned (and local calls reach its actors) once restored.
+                if (ShardsAcquired is { } acq) await acq(epochs).ConfigureAwait(false);
+                lock (_owned)
+                    foreach (var (s, e) in epochs) _owned[s] = e;
                 _log.LogInformation("cluster: node {Node} took {Count} shards", _o.NodeId, epochs.Count);
             }
         }

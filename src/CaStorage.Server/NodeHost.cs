@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using CaStorage.Core.Security;
+using CaStorage.Cluster;
 using CaStorage.Server.Configuration;
 using CaStorage.Smb.Security;
 using CaStorage.Smb.Server;
@@ -24,11 +25,16 @@ internal sealed class NodeHost : IAsyncDisposable
     private readonly AdminComposition _admin;
     private readonly StoreWriter _store;
 
-    private NodeHost(WebApplication app, AdminComposition admin, StoreWriter store)
+    private readonly ClusterRuntime? _cluster;
+    private readonly ILoggerFactory _stateLoggers;
+
+    private NodeHost(WebApplication app, AdminComposition admin, StoreWriter store, ClusterRuntime? cluster, ILoggerFactory stateLoggers)
     {
+        _stateLoggers = stateLoggers;
         _app = app;
         _admin = admin;
         _store = store;
+        _cluster = cluster;
     }
 
     public static async Task<NodeHost> CreateAsync(CommandLine cli)
@@ -58,10 +64,39 @@ internal sealed class NodeHost : IAsyncDisposable
         using var bootLoggers = LoggerFactory.Create(b => b.AddSimpleConsole());
         if (string.IsNullOrWhiteSpace(options.Cluster.NodeId)) options.Cluster.NodeId = Environment.MachineName;
         var nodeId = options.Cluster.NodeId;
+        var clusterMode = !string.IsNullOrWhiteSpace(options.Cluster.ConnectionString);
+        if (clusterMode && string.IsNullOrWhiteSpace(options.Cluster.Listen))
+            throw new ConfigurationException("Cluster:ConnectionString is set but Cluster:Listen (--cluster-listen ADDR:PORT) is not");
         var store = await OpenStoreAsync(options, dataDir).ConfigureAwait(false);
         var endpoints = options.Listen.Count == 0 ? ["0.0.0.0:445"] : options.Listen;
         var listen = endpoints.Select(ParseEndpoint).ToList();
 
+        // The state tier: this node's file actors, and in a cluster the router in front of them (ARCHITECTURE §2-3).
+        // Breaks flow from the actors back to the connections through one notifier (through the owner's peer in a cluster).
+        // It exists before the host is built (a cluster node joins before it serves), so it has loggers of its own.
+        var stateLoggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; }));
+        var smbNotifier = new SmbClientNotifier();
+        IClientNotifier actorNotifier = clusterMode ? new ClusterNotifier(smbNotifier, nodeId, stateLoggers.CreateLogger("CaStorage.Cluster")) : smbNotifier;
+        var writer = new StoreWriter(store, stateLoggers.CreateLogger("CaStorage.State.Store"));
+        var localState = FileStateServices.CreateLocal(actorNotifier, time, writer, nodeId);
+        ClusterRuntime? cluster = null;
+        if (clusterMode)
+        {
+            // Join before serving: the node takes its shards (and their durable opens) first.
+            cluster = await ClusterRuntime.StartAsync(new ClusterNodeOptions
+            {
+                NodeId = nodeId,
+                ConnectionString = options.Cluster.ConnectionString!,
+                RpcEndpoint = options.Cluster.Listen!,
+                SmbEndpoint = endpoints[0],
+                FenceDeadline = TimeSpan.FromMilliseconds(options.Cluster.FenceDeadlineMs),
+            }, localState, (ClusterNotifier)actorNotifier, store, stateLoggers, () =>
+            {
+                // Fenced: no client may go on writing through this node (ARCHITECTURE §3).
+                smbNotifier.AbortAll();
+                return Task.CompletedTask;
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
         builder.Services.AddSingleton(sp => VfsModuleRegistry.CreateDefault(sp.GetRequiredService<ILoggerFactory>(), time));
         builder.Services.AddSingleton(sp =>
         {
@@ -83,12 +118,11 @@ internal sealed class NodeHost : IAsyncDisposable
                 Identities = BuildIdentities(options),
             };
             var hashes = options.Users.ToDictionary(u => u.Name, u => ParseHash(u), StringComparer.OrdinalIgnoreCase);
-            // Breaks flow from the file actors back to the connections through one notifier (ARCHITECTURE §2).
-            var notifier = new SmbClientNotifier();
-            var writer = new StoreWriter(store, loggers.CreateLogger("CaStorage.State.Store"));
-            return new SmbServerContext(settings, shares, hashes, FileStateServices.CreateLocal(notifier, time, writer, nodeId), loggers, time, notifier)
+            return new SmbServerContext(settings, shares, hashes, cluster?.FileState ?? localState, loggers, time, smbNotifier)
             {
                 StoreWriter = writer,
+                Inspector = localState as CaStorage.State.Inspection.IFileStateInspector,
+                OwnerPrefix = cluster is null ? "" : nodeId + "/",
             };
         });
         var admin = AdminComposition.Plan(options);
@@ -98,10 +132,11 @@ internal sealed class NodeHost : IAsyncDisposable
         });
 
         var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
         // Build the server context now so configuration errors surface before listening.
         var ctx = app.Services.GetRequiredService<SmbServerContext>();
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
-        // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do.
+        // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do
+        // (a cluster node restores by shard as it takes them).
         var restored = await ctx.FileState.RestoreAsync(CancellationToken.None).ConfigureAwait(false);
         log.LogInformation("state store {Kind}, node {Node}: {Count} durable opens restored", store.Kind, nodeId, restored);
         await app.StartAsync().ConfigureAwait(false);
@@ -119,7 +154,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
         foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
         foreach (var s in ctx.Shares) log.LogInformation("share {Share} -> {Path} [{Vfs}]", s.Name, s.Stack.RootPath, string.Join(",", options.Shares.First(x => x.Name == s.Name).Vfs));
-        return new NodeHost(app, admin, ctx.StoreWriter!);
+        return new NodeHost(app, admin, ctx.StoreWriter!, cluster, stateLoggers);
     }
 
     private static async Task<IStateStore> OpenStoreAsync(CaStorageOptions o, string dataDir)
@@ -147,9 +182,11 @@ internal sealed class NodeHost : IAsyncDisposable
         await _admin.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-        // Commits what is queued, then closes the store.
+        // Leaves the cluster (its shards go to the others), then commits what is queued and closes the store.
+        if (_cluster is not null) await _cluster.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
         await _store.Store.DisposeAsync().ConfigureAwait(false);
+        _stateLoggers.Dispose();
     }
 
     private static void ApplyCommandLine(CaStorageOptions o, CommandLine cli)
@@ -162,6 +199,7 @@ internal sealed class NodeHost : IAsyncDisposable
         if (cli.Metrics is not null) o.Admin.MetricsListen = cli.Metrics;
         if (cli.NodeId is not null) o.Cluster.NodeId = cli.NodeId;
         if (cli.Postgres is not null) o.Cluster.ConnectionString = cli.Postgres;
+        if (cli.ClusterListen is not null) o.Cluster.Listen = cli.ClusterListen;
         foreach (var (name, path, ca) in cli.Shares)
         {
             o.Shares.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -32,6 +32,8 @@ public sealed record DurableGrant(uint TimeoutMs, bool Persistent);
 public sealed record ReconnectRequest
 {
     public required OpenId Open { get; init; }
+    /// <summary>The share of the tree the reconnect came on: an open of another share is not found.</summary>
+    public string Share { get; init; } = "";
     public required int Version { get; init; }
     public Guid CreateGuid { get; init; }
     public Guid ClientGuid { get; init; }
@@ -48,6 +50,9 @@ public sealed record ReconnectRequest
 
 /// <summary>Outcome of a reconnect: the open's stored state, and its oplock/lease as an open decision.</summary>
 public sealed record ReconnectResult(NtStatus Status, DurableOpenRecord? Record = null, OpenDecision? Decision = null);
+
+/// <summary>Where an open lives: its id and its file (whose shard owner holds its state).</summary>
+public readonly record struct OpenLocation(OpenId Open, FileKey File);
 
 /// <summary>A disconnected durable open that was closed by the state tier (timeout, a break it cannot answer).</summary>
 public sealed record ExpiredOpen(DurableOpenRecord Record, CloseOutcome Outcome);

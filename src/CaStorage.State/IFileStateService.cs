@@ -68,7 +68,10 @@ public interface IFileStateService
     /// </summary>
     ValueTask<bool> DisconnectAsync(FileKey file, OpenId open, long position);
 
-    /// <summary>Re-attaches a disconnected durable open to a new connection (DHnC / DH2C), after validating the claim.</summary>
+    /// <summary>
+    /// Re-attaches a disconnected durable open to a new connection (DHnC / DH2C), after validating the claim. The open
+    /// is found by its id alone (its shard is in it): the caller need not know the file.
+    /// </summary>
     ValueTask<ReconnectResult> ReconnectAsync(ReconnectRequest request);
 
     /// <summary>The open was renamed: a later reopen uses the new path.</summary>
@@ -80,14 +83,11 @@ public interface IFileStateService
     /// <summary>Durable and persistent opens kept without a connection (metrics).</summary>
     int DisconnectedOpenCount { get; }
 
-    /// <summary>A durable or DH2Q open by persistent id (any state), for reconnect routing.</summary>
-    bool TryFindDurable(OpenId open, out FileKey file);
-
     /// <summary>Replay detection: the open a client created with this CreateGuid (DH2Q).</summary>
-    bool TryFindByCreateGuid(Guid clientGuid, Guid createGuid, out OpenId open, out FileKey file);
+    ValueTask<OpenLocation?> FindByCreateGuidAsync(Guid clientGuid, Guid createGuid);
 
     /// <summary>The open that carries this App Instance Id (MS-SMB2 3.3.5.9.13).</summary>
-    bool TryFindByAppInstance(Guid appInstanceId, out OpenId open, out FileKey file);
+    ValueTask<OpenLocation?> FindByAppInstanceAsync(Guid appInstanceId);
 
     /// <summary>Called (from a file actor) when the state tier closed a disconnected open by itself.</summary>
     Action<FileKey, ExpiredOpen>? OpenExpired { get; set; }

@@ -38,7 +38,7 @@ public sealed class MembershipTests(PostgresServer pg) : IAsyncLifetime
         return m;
     }
 
-    private static async Task<bool> EventuallyAsync(Func<bool> condition, double seconds = 10)
+    private static async Task<bool> EventuallyAsync(Func<bool> condition, double seconds = 20)
     {
         var end = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < end)

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Two impacket clients on two connections: lease breaks and byte-range locks.
 
-usage: two_clients.py [--target HOST:PORT] [--share NAME] [--dialects 3.0.2,2.1]
-                      [--list]
+usage: two_clients.py [--target HOST:PORT] [--target2 HOST:PORT] [--share NAME]
+                      [--dialects 3.0.2,2.1] [--suite NAME] [--list]
 
 Without --target a CaStorage server is started (the Release build, as
 tests/lib/common.sh starts it: random free port on 127.0.0.1, a fresh data
 directory, the two test accounts) and stopped at the end. --target runs
 the same cases against any server, e.g. Samba's smbd from
-tests/conformance/samba-peer.sh, to check the script itself.
+tests/conformance/samba-peer.sh, to check the script itself. --target2
+connects client 2 elsewhere: another node of a cluster (tests/cluster/run.sh).
 
 Cases (each one counted; any exception or timeout fails the case and the
 ones that depend on it):
@@ -51,79 +52,21 @@ interim responses and unsolicited breaks are seen as they arrive.
 import argparse
 import os
 import random
-import shutil
-import signal
-import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 
-from impacket import smb3
-from impacket.nmb import NetBIOSTimeout
-from impacket.smb3structs import (
-    FILE_READ_DATA, FILE_WRITE_DATA, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_SHARE_DELETE,
-    FILE_OPEN_IF, FILE_NON_DIRECTORY_FILE, FILE_ATTRIBUTE_NORMAL, SMB2_CREATE, SMB2_CLOSE,
-    SMB2_WRITE, SMB2_LOCK, SMB2_OPLOCK_BREAK, SMB2_OPLOCK_LEVEL_LEASE, SMB2_OPLOCK_LEVEL_NONE,
-    SMB2_IL_IMPERSONATION, SMB2_DIALECT_21, SMB2_DIALECT_302, SMB2Create, SMB2Create_Response,
-    SMB2Close, SMB2Write, SMB2Lock, SMB2_LOCK_ELEMENT, SMB2LeaseBreakNotification,
-    SMB2LeaseBreakAcknowledgement, SMB2Packet, SMB2CreateContext, SMB2_CREATE_REQUEST_LEASE,
-    SMB2_CREATE_REQUEST_LEASE_V2, SMB2_LEASE_READ_CACHING, SMB2_LEASE_HANDLE_CACHING,
-    SMB2_LEASE_WRITE_CACHING, SMB2_LOCKFLAG_EXCLUSIVE_LOCK, SMB2_LOCKFLAG_UNLOCK,
+from smbtest import *  # noqa: F401,F403 - the shared client, constants and server (tests/admin imports them from here)
+from smbtest import (
+    WAIT, UNSOLICITED, STATUS_SUCCESS, STATUS_FILE_LOCK_CONFLICT, RWH, DIALECTS, SHARE_ALL, st,
+    Results, Client, create_result, lease_state_of, lease_str, open_plain, Server, repo_root, exit_on_sigterm,
+    test_accounts, comma_list,
+    FILE_READ_DATA, FILE_WRITE_DATA, SMB2_OPLOCK_BREAK, SMB2_OPLOCK_LEVEL_LEASE, SMB2_DIALECT_302,
+    SMB2LeaseBreakNotification, SMB2_LEASE_WRITE_CACHING, SMB2_LOCKFLAG_EXCLUSIVE_LOCK, SMB2_LOCKFLAG_UNLOCK,
     SMB2_LOCKFLAG_FAIL_IMMEDIATELY, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
 )
-
-WAIT = 10.0                       # every bounded wait
-UNSOLICITED = 0xFFFFFFFFFFFFFFFF  # MessageId of a break notification
-FLAGS_ASYNC = 0x00000002          # SMB2_FLAGS_ASYNC_COMMAND
-STATUS_SUCCESS = 0x00000000
-STATUS_PENDING = 0x00000103
-STATUS_FILE_LOCK_CONFLICT = 0xC0000054
-RWH = SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING | SMB2_LEASE_HANDLE_CACHING
-DIALECTS = {"3.0.2": SMB2_DIALECT_302, "2.1": SMB2_DIALECT_21}
-
-STATUS_NAMES = {
-    STATUS_SUCCESS: "STATUS_SUCCESS", STATUS_PENDING: "STATUS_PENDING",
-    STATUS_FILE_LOCK_CONFLICT: "STATUS_FILE_LOCK_CONFLICT",
-    0xC0000055: "STATUS_LOCK_NOT_GRANTED", 0xC0000043: "STATUS_SHARING_VIOLATION",
-    0xC0000120: "STATUS_CANCELLED", 0xC000000D: "STATUS_INVALID_PARAMETER",
-}
-
-
-def st(s):
-    return STATUS_NAMES.get(s, f"0x{s:08X}")
-
-
-class CaseFailed(Exception):
-    pass
-
-
-# ---------------------------------------------------------------- results
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-        self.failed_names = []
-
-    def ok(self, name, detail=""):
-        self.passed += 1
-        print(f"PASS {name}" + (f": {detail}" if detail else ""), flush=True)
-
-    def bad(self, name, why):
-        self.failed += 1
-        self.failed_names.append(name)
-        print(f"FAIL {name}: {why}", flush=True)
-
-    def check(self, name, cond, detail, why):
-        if cond:
-            self.ok(name, detail)
-        else:
-            self.bad(name, why)
-        return cond
 
 
 def case_names(dialects):
@@ -137,215 +80,7 @@ def case_names(dialects):
     return names
 
 
-# ---------------------------------------------------------------- a raw client
-
-class Client:
-    """One connection + session + tree connect; raw requests and responses."""
-
-    def __init__(self, name, host, port, user, password, share, dialect):
-        self.name = name
-        self.conn = smb3.SMB3(host, host, sess_port=port, timeout=WAIT, preferredDialect=dialect)
-        # impacket encrypts every 3.x session the server allows it to; this test wants plain
-        # SMB2 frames (no encryption, no signing unless the server requires it).
-        self.conn._Connection["SupportsEncryption"] = False
-        self.conn.login(user, password)
-        self.tid = self.conn.connectTree(share)
-        self.stash = []   # messages read while waiting for something else
-
-    def send(self, command, body, tree=True):
-        p = self.conn.SMB_PACKET()
-        p["Command"] = command
-        p["TreeID"] = self.tid if tree else 0
-        p["Data"] = body
-        return self.conn.sendSMB(p)
-
-    def recv(self, timeout):
-        """One message: the oldest stashed one, else the next from the wire; raises TimeoutError."""
-        if self.stash:
-            return self.stash.pop(0)
-        return self._recv_wire(timeout)
-
-    def wait(self, message_id, timeout=WAIT, interims=None, stop_on_interim=False):
-        """The final response to message_id; interim STATUS_PENDING answers go to `interims`
-        (with stop_on_interim, the first one returns None); anything else read meanwhile is
-        stashed, in order, for recv()."""
-        deadline = time.monotonic() + timeout
-        seen = []
-        try:
-            while True:
-                m = self._recv_wire(deadline - time.monotonic())
-                if m.message_id == message_id:
-                    if m.status == STATUS_PENDING and m.flags & FLAGS_ASYNC:
-                        if interims is not None:
-                            interims.append(m)
-                        if stop_on_interim:
-                            return None
-                        continue
-                    return m
-                seen.append(m)
-        finally:
-            self.stash.extend(seen)
-
-    def _recv_wire(self, timeout):
-        if timeout <= 0:
-            raise TimeoutError(f"{self.name}: no answer within the time limit")
-        try:
-            data = self.conn._NetBIOSSession.recv_packet(timeout)
-        except (NetBIOSTimeout, socket.timeout):
-            raise TimeoutError(f"{self.name}: no answer within {timeout:.1f}s") from None
-        raw = data.get_trailer()
-        if not raw.startswith(b"\xfeSMB"):
-            raise CaseFailed(f"{self.name}: unexpected frame {raw[:4]!r} (encrypted or SMB1)")
-        return Message(raw)
-
-    # ---- commands (send only; the caller waits) ----
-
-    def create_send(self, name, access, share, lease=None):
-        """lease = (key16, state, v2) or None."""
-        c = SMB2Create()
-        c["SecurityFlags"] = 0
-        c["RequestedOplockLevel"] = SMB2_OPLOCK_LEVEL_LEASE if lease else SMB2_OPLOCK_LEVEL_NONE
-        c["ImpersonationLevel"] = SMB2_IL_IMPERSONATION
-        c["DesiredAccess"] = access
-        c["FileAttributes"] = FILE_ATTRIBUTE_NORMAL
-        c["ShareAccess"] = share
-        c["CreateDisposition"] = FILE_OPEN_IF
-        c["CreateOptions"] = FILE_NON_DIRECTORY_FILE
-        c["NameLength"] = len(name) * 2
-        c["Buffer"] = name.encode("utf-16le")
-        if lease:
-            ctx = lease_context(*lease)
-            off = len(SMB2Packet()) + SMB2Create.SIZE + len(c["Buffer"])
-            if off % 8:
-                c["Buffer"] += b"\x00" * (8 - off % 8)
-            c["CreateContextsOffset"] = len(SMB2Packet()) + SMB2Create.SIZE + len(c["Buffer"])
-            c["CreateContextsLength"] = len(ctx)
-            c["Buffer"] += ctx
-        else:
-            c["CreateContextsOffset"] = 0
-            c["CreateContextsLength"] = 0
-        return self.send(SMB2_CREATE, c)
-
-    def close(self, file_id):
-        c = SMB2Close()
-        c["FileID"] = file_id
-        return self.wait(self.send(SMB2_CLOSE, c))
-
-    def write_send(self, file_id, offset, data):
-        w = SMB2Write()
-        w["FileID"] = file_id
-        w["Length"] = len(data)
-        w["Offset"] = offset
-        w["WriteChannelInfoOffset"] = 0
-        w["Buffer"] = data
-        return self.send(SMB2_WRITE, w)
-
-    def lock_send(self, file_id, offset, length, flags):
-        e = SMB2_LOCK_ELEMENT()
-        e["Offset"] = offset
-        e["Length"] = length
-        e["Flags"] = flags
-        lk = SMB2Lock()
-        lk["FileID"] = file_id
-        lk["LockCount"] = 1
-        lk["LockSequence"] = 0
-        lk["Locks"] = e.getData()
-        return self.send(SMB2_LOCK, lk)
-
-    def lease_ack_send(self, key, state):
-        a = SMB2LeaseBreakAcknowledgement()   # StructureSize 36
-        a["Flags"] = 0
-        a["LeaseKey"] = key
-        a["LeaseState"] = state
-        a["LeaseDuration"] = 0
-        return self.send(SMB2_OPLOCK_BREAK, a)
-
-    def disconnect(self):
-        try:
-            self.conn.close_session()
-        except Exception:
-            pass
-
-
-class Message:
-    def __init__(self, raw):
-        self.raw = raw
-        self.packet = SMB2Packet(raw)
-        self.status = self.packet["Status"]
-        self.command = self.packet["Command"]
-        self.flags = self.packet["Flags"]
-        self.message_id = self.packet["MessageID"]
-        self.body = raw[64:]
-
-    def __repr__(self):
-        return f"<cmd 0x{self.command:02x} mid 0x{self.message_id:x} {st(self.status)} flags 0x{self.flags:x}>"
-
-
-def lease_context(key, state, v2):
-    """An SMB2_CREATE_CONTEXT named RqLs holding SMB2_CREATE_REQUEST_LEASE(_V2)."""
-    if v2:
-        d = SMB2_CREATE_REQUEST_LEASE_V2()
-        d["LeaseKey"] = key
-        d["LeaseState"] = state
-        d["Flags"] = 0
-        d["LeaseDuration"] = 0
-        d["ParentLeaseKey"] = b"\x00" * 16
-        d["Epoch"] = 0
-        d["Reserved"] = 0
-    else:
-        d = SMB2_CREATE_REQUEST_LEASE()
-        d["LeaseKey"] = key
-        d["LeaseState"] = state
-        d["LeaseFlags"] = 0
-        d["LeaseDuration"] = 0
-    data = d.getData()
-    ctx = SMB2CreateContext()
-    ctx["Next"] = 0
-    ctx["NameOffset"] = 16
-    ctx["NameLength"] = 4
-    ctx["Reserved"] = 0
-    ctx["DataOffset"] = 24
-    ctx["DataLength"] = len(data)
-    ctx["Buffer"] = b"RqLs" + b"\x00" * 4 + data
-    return ctx.getData()
-
-
-def create_result(m):
-    """(file_id bytes, {context name: data}) of a successful CREATE response."""
-    r = SMB2Create_Response(m.packet["Data"])
-    ctxs = {}
-    off, total = r["CreateContextsOffset"], r["CreateContextsLength"]
-    if off and total:
-        pos = off
-        while True:
-            nxt, noff, nlen, _, doff, dlen = struct.unpack_from("<IHHHHI", m.raw, pos)
-            name = m.raw[pos + noff:pos + noff + nlen]
-            ctxs[name] = m.raw[pos + doff:pos + doff + dlen]
-            if nxt == 0:
-                break
-            pos += nxt
-    return r["FileID"].getData(), ctxs
-
-
-def lease_state_of(ctxs):
-    d = ctxs.get(b"RqLs")
-    if d is None or len(d) < 20:
-        return None
-    return struct.unpack_from("<I", d, 16)[0]   # after the 16-byte LeaseKey
-
-
-def lease_str(s):
-    return "".join(c for c, bit in (("R", 1), ("W", 4), ("H", 2)) if s & bit) or "none"
-
-
 # ---------------------------------------------------------------- scenarios
-
-def open_plain(client, name, access):
-    m = client.wait(client.create_send(name, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE))
-    if m.status != STATUS_SUCCESS:
-        raise CaseFailed(f"{client.name}: create {name} -> {st(m.status)}")
-    return create_result(m)[0]
-
 
 def lease_scenario(res, args, dialect_name):
     dialect = DIALECTS[dialect_name]
@@ -364,12 +99,12 @@ def lease_scenario(res, args, dialect_name):
 
     fname = f"impacket-lease-{dialect_name}-{os.getpid()}-{random.randrange(1 << 30)}.txt"
     key = os.urandom(16)
-    share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE
+    share = SHARE_ALL
     c1 = c2 = None
     worker = None
     try:
         c1 = Client("client1", args.host, args.port, args.user1, args.pass1, args.share, dialect)
-        c2 = Client("client2", args.host, args.port, args.user2, args.pass2, args.share, dialect)
+        c2 = Client("client2", args.host2, args.port2, args.user2, args.pass2, args.share, dialect)
 
         # granted
         m = c1.wait(c1.create_send(fname, FILE_READ_DATA | FILE_WRITE_DATA, share, (key, RWH, v2)))
@@ -498,7 +233,7 @@ def lock_scenario(res, args):
     c1 = c2 = None
     try:
         c1 = Client("client1", args.host, args.port, args.user1, args.pass1, args.share, SMB2_DIALECT_302)
-        c2 = Client("client2", args.host, args.port, args.user2, args.pass2, args.share, SMB2_DIALECT_302)
+        c2 = Client("client2", args.host2, args.port2, args.user2, args.pass2, args.share, SMB2_DIALECT_302)
         fid1 = open_plain(c1, fname, FILE_READ_DATA | FILE_WRITE_DATA)
         fid2 = open_plain(c2, fname, FILE_READ_DATA | FILE_WRITE_DATA)
 
@@ -568,105 +303,39 @@ def lock_scenario(res, args):
                 c.disconnect()
 
 
-# ---------------------------------------------------------------- server
-
-def free_port(addr):
-    for _ in range(200):
-        port = random.randint(20000, 60999)
-        s = socket.socket()
-        try:
-            s.bind((addr, port))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        return port
-    raise RuntimeError("no free port found")
-
-
-def wait_port(host, port, secs, proc):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.25)
-    return False
-
-
-class Server:
-    """The Release CaStorage server, started as tests/lib/common.sh starts it."""
-
-    def __init__(self, repo, user1, pass1, user2, pass2):
-        dll = os.environ.get("CASTORAGE_DLL",
-                             os.path.join(repo, "src/CaStorage.Server/bin/Release/net10.0/castorage.dll"))
-        if not os.path.isfile(dll):
-            raise RuntimeError(f"CaStorage server not built: {dll} is missing (dotnet build -c Release CaStorage.sln)")
-        self.data = tempfile.mkdtemp(prefix="castorage-impacket.")
-        os.makedirs(os.path.join(self.data, "share"))
-        logdir = os.path.join(repo, "artifacts", "impacket")
-        os.makedirs(logdir, exist_ok=True)
-        self.log_path = os.path.join(logdir, "server.log")
-        self.host = "127.0.0.1"
-        self.port = free_port(self.host)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            ["dotnet", dll, "--listen", f"{self.host}:{self.port}", "--data", self.data,
-             "--user", f"{user1}:{pass1}", "--user", f"{user2}:{pass2}"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        if not wait_port(self.host, self.port, float(os.environ.get("CASTORAGE_START_TIMEOUT", "30")), self.proc):
-            self.stop()
-            raise RuntimeError(f"CaStorage did not start (log: {self.log_path})")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                print(f"server {self.proc.pid} did not stop after 10s; killing", file=sys.stderr)
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
-        shutil.rmtree(self.data, ignore_errors=True)
-
-
 # ---------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", help="HOST:PORT of a running server (default: start CaStorage)")
+    ap.add_argument("--target2", help="HOST:PORT for client 2 (default: client 1's): another node of a cluster")
+    ap.add_argument("--suite", default="impacket", help="name on the last line")
     ap.add_argument("--share", default="share")
     ap.add_argument("--dialects", default="3.0.2,2.1", help="dialects of the lease cases (3.0.2, 2.1)")
     ap.add_argument("--list", action="store_true", help="print the case names and exit")
     args = ap.parse_args()
-    args.user1 = os.environ.get("TEST_USER1", "testuser")
-    args.pass1 = os.environ.get("TEST_PASS1", "Passw0rd!")
-    args.user2 = os.environ.get("TEST_USER2", "testuser2")
-    args.pass2 = os.environ.get("TEST_PASS2", "Passw0rd2!")
-    dialects = [d for d in args.dialects.split(",") if d]
-    for d in dialects:
-        if d not in DIALECTS:
-            ap.error(f"unknown dialect {d} (one of {', '.join(DIALECTS)})")
+    test_accounts(args)
+    dialects = comma_list(ap, args.dialects, DIALECTS, "dialect")
     names = case_names(dialects)
     if args.list:
         print("\n".join(names))
         return 0
 
+    exit_on_sigterm()
     res = Results()
     server = None
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     try:
         if args.target:
             args.host, _, port = args.target.rpartition(":")
             args.port = int(port)
         else:
-            server = Server(repo, args.user1, args.pass1, args.user2, args.pass2)
+            server = Server(repo_root(), [(args.user1, args.pass1), (args.user2, args.pass2)])
             args.host, args.port = server.host, server.port
             print(f"CaStorage on {args.host}:{args.port} (pid {server.proc.pid})", flush=True)
+        args.host2, args.port2 = args.host, args.port
+        if args.target2:
+            args.host2, _, port2 = args.target2.rpartition(":")
+            args.port2 = int(port2)
         for d in dialects:
             lease_scenario(res, args, d)
         lock_scenario(res, args)
@@ -677,12 +346,7 @@ def main():
     finally:
         if server is not None:
             server.stop()
-    if res.failed_names:
-        print("failed cases:")
-        for n in res.failed_names:
-            print(f"  {n}")
-    print(f"impacket: {res.passed} passed, {res.failed} failed", flush=True)
-    return 0 if res.failed == 0 else 1
+    return res.summary(args.suite)
 
 
 if __name__ == "__main__":

@@ -39,23 +39,7 @@ need() {
 
 # free_port ADDR : print a TCP port that is free on ADDR right now.
 free_port() {
-    local addr="${1:-127.0.0.1}"
-    "$SYS_PYTHON" - "$addr" <<'EOF'
-import random, socket, sys
-addr = sys.argv[1]
-for _ in range(200):
-    port = random.randint(20000, 60999)
-    s = socket.socket()
-    try:
-        s.bind((addr, port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    sys.exit(0)
-sys.exit("no free port found")
-EOF
+    "$SYS_PYTHON" "$REPO_ROOT/tests/lib/free_port.py" "${1:-127.0.0.1}"
 }
 
 # port_open HOST PORT : true if a TCP connect succeeds within 1 s.

@@ -70,7 +70,7 @@ internal sealed class AdminComposition : IAsyncDisposable
     {
         if (Grpc is null && Metrics is null) return;
         var log = loggers.CreateLogger("CaStorage.Admin");
-        var state = server.FileState as IFileStateInspector
+        var state = server.Inspector ?? server.FileState as IFileStateInspector
             ?? throw new InvalidOperationException("the state tier does not offer inspection");
         var version = typeof(AdminComposition).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
         var node = new AdminNode(options.Cluster.NodeId!, smbEndpoints,

@@ -99,6 +99,12 @@ public sealed class ClusterOptions
     /// persistent handles live there, shared by every node. Empty: a single node with SQLite in the data directory.
     /// </summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>Cluster RPC address "ADDR:PORT" (HTTP/2) where peers reach this node's file actors; required with a ConnectionString.</summary>
+    public string? Listen { get; set; }
+
+    /// <summary>Self-fencing deadline in milliseconds (must stay below PostgreSQL's dead-client detection; see ClusterNodeOptions).</summary>
+    public int FenceDeadlineMs { get; set; } = 2000;
 }
 
 public sealed class ShareOptions

@@ -14,6 +14,7 @@ internal sealed class CommandLine
     public string? Metrics { get; private set; }
     public string? Postgres { get; private set; }
     public string? NodeId { get; private set; }
+    public string? ClusterListen { get; private set; }
     public bool Help { get; private set; }
 
     public const string Usage = """
@@ -30,8 +31,9 @@ internal sealed class CommandLine
           --encryption MODE        SMB 3.x encryption: off, enabled (default), desired, required
           --admin ADDR:PORT|off    admin gRPC address (default 127.0.0.1:4460; non-loopback needs Admin:Token)
           --metrics ADDR:PORT|off  Prometheus metrics address, GET /metrics (default 127.0.0.1:4461)
-          --postgres CONNSTR       keep durable state in PostgreSQL (a cluster); default: SQLite in DIR
+          --postgres CONNSTR       join a cluster: shared state in PostgreSQL (default: one node, SQLite in DIR)
           --node-id ID             this node's name in the state store (default: the host name)
+          --cluster-listen A:P     with --postgres: address peers reach this node's file actors on (HTTP/2)
           --config FILE            JSON configuration file (section "CaStorage"); environment variables
                                    override it in .NET form, e.g. CaStorage__Signing__Required=true
           --help                   show this help
@@ -65,6 +67,7 @@ internal sealed class CommandLine
                     case "--metrics": c.Metrics = Next(); break;
                     case "--postgres": c.Postgres = Next(); break;
                     case "--node-id": c.NodeId = Next(); break;
+                    case "--cluster-listen": c.ClusterListen = Next(); break;
                     case "--share":
                         {
                             var v = Next();

@@ -25,12 +25,21 @@ public sealed class SmbClientNotifier : IClientNotifier
         if (_connections.TryRemove(new KeyValuePair<string, SmbConnection>(c.Id, c))) _order.TryRemove(c.Id, out _);
     }
 
+    /// <summary>Drops every client connection (a fenced cluster node must stop serving at once).</summary>
+    public void AbortAll()
+    {
+        foreach (var c in _connections.Values) c.Abort();
+    }
+
     /// <summary>Connections registered now (every live SMB connection of this node).</summary>
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The connection part of an owner tag ("node/connection" in a cluster, "connection" alone on one node).</summary>
+    private static string ConnectionOf(string owner) => owner[(owner.LastIndexOf('/') + 1)..];
+
     public void OplockBreak(string owner, OpenId open, byte newLevel)
     {
-        if (_connections.TryGetValue(owner, out var c)) c.SendOplockBreak(open, newLevel);
+        if (_connections.TryGetValue(ConnectionOf(owner), out var c)) c.SendOplockBreak(open, newLevel);
     }
 
     public void LeaseBreak(string owner, LeaseId lease, LeaseState current, LeaseState newState, ushort newEpoch, bool ackRequired, int version)
@@ -43,7 +52,7 @@ public sealed class SmbClientNotifier : IClientNotifier
             oldest = c;
             oldestOrder = order;
         }
-        if (oldest is null && _connections.TryGetValue(owner, out var byOwner)) oldest = byOwner;
+        if (oldest is null && _connections.TryGetValue(ConnectionOf(owner), out var byOwner)) oldest = byOwner;
         oldest?.SendLeaseBreak(lease, current, newState, newEpoch, ackRequired, version);
     }
 }

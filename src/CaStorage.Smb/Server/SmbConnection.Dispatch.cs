@@ -37,6 +37,9 @@ internal sealed partial class SmbConnection
         var toSign = new List<(int Start, SmbSession Session, bool SessionKey)>(1);
         var afterResponse = new List<(int Start, SpanAction Action)>(0);
         var responses = new List<int>(1);
+        // Asynchronous work starts only once this frame (its interim responses) is queued: work that completes at once
+        // must not get its final response out before its interim one (MS-SMB2 3.3.4.2).
+        var startAfterSend = new List<Action>(0);
         try
         {
             var off = 0;
@@ -63,6 +66,7 @@ internal sealed partial class SmbConnection
                     Header = h, Message = frame.AsMemory(off, msgLen), Out = output, ResponseStart = start, Compound = compound, EncryptedBy = encryptedBy,
                 };
                 var (respond, signWith) = await DispatchAsync(req).ConfigureAwait(false);
+                if (req.StartAsyncWork is { } startWork) startAfterSend.Add(startWork);
                 if (respond && req.AfterResponse is { } after) afterResponse.Add((start, after));
                 if (!respond)
                 {
@@ -111,7 +115,8 @@ internal sealed partial class SmbConnection
         finally
         {
             output.Dispose();
-            foreach (var start in compound.AfterSend) start();
+            // Also after a failure: the work then sees the connection closing and only cleans up.
+            foreach (var start in startAfterSend) start();
         }
     }
 
@@ -191,12 +196,8 @@ internal sealed partial class SmbConnection
         req.Compound.TreeId = rh.TreeId;
         if (pending is not null)
         {
-            var interim = rh with { };
-            var signer = sign ? session : null;
-            var encrypter = encrypt ? req.Compound.EncryptWith : null;
-            // The work starts once the interim response is queued: work that finishes at once (a break acknowledged
-            // meanwhile, buffered changes) must not overtake it (MS-SMB2 3.3.4.2; clients drop the connection).
-            req.Compound.AfterSend.Add(() => pending.Start(interim, signer, encrypter));
+            var (interim, signWith, encryptWith) = (rh with { }, sign ? session : null, encrypt ? req.Compound.EncryptWith : null);
+            req.StartAsyncWork = () => pending.Start(interim, signWith, encryptWith);
         }
         return (true, sign ? session : null);
     }

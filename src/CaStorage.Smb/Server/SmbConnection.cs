@@ -142,6 +142,13 @@ internal sealed partial class SmbConnection
         }
     }
 
+    /// <summary>Ends the connection from the server's side (a fenced cluster node drops every client).</summary>
+    internal void Abort()
+    {
+        _frameFault ??= new SmbConnectionErrorException("connection dropped by the server");
+        _transport.Input.CancelPendingRead();
+    }
+
     private async Task RunFrameAsync(byte[] arr, int len)
     {
         try

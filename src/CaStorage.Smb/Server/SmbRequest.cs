@@ -50,6 +50,9 @@ internal sealed class SmbRequest
     /// <summary>Set by <see cref="GoAsync"/>: the rest of the work, run after the interim STATUS_PENDING response.</summary>
     public AsyncWork? AsyncContinuation { get; private set; }
 
+    /// <summary>Set by the dispatcher when the request went asynchronous: starts its work, once the interim response is queued.</summary>
+    public Action? StartAsyncWork { get; set; }
+
     /// <summary>
     /// Turns this request asynchronous (MS-SMB2 3.3.4.2): the server answers STATUS_PENDING with an AsyncId now and
     /// runs <paramref name="work"/> in the background, which writes the final body and returns its status. The work
@@ -76,8 +79,6 @@ internal sealed class CompoundState
     public NtStatus LastStatus { get; set; }
     public ulong SessionId { get; set; }
     public uint TreeId { get; set; }
-    /// <summary>Asynchronous work of this frame's requests, started once the interim responses are queued.</summary>
-    public List<Action> AfterSend { get; } = new(0);
     /// <summary>A request of this frame has been seen (a related first request is invalid).</summary>
     public bool Started { get; set; }
     /// <summary>The previous request resolved its session: related requests may inherit it.</summary>

@@ -77,6 +77,13 @@ public sealed partial class SmbServerContext
 
     public SmbServerSettings Settings { get; }
     public IFileStateService FileState { get; }
+    /// <summary>The operators' view of the state tier (this node's file actors), when <see cref="FileState"/> routes elsewhere.</summary>
+    public CaStorage.State.Inspection.IFileStateInspector? Inspector { get; init; }
+
+    /// <summary>"node/" in a cluster: opens are tagged with the node that holds their connection, for breaks.</summary>
+    public string OwnerPrefix { get; init; } = "";
+    internal string OwnerOf(SmbConnection c) => OwnerPrefix + c.Id;
+
     /// <summary>The state store's group-commit writer (null in tests without a store): metrics and shutdown.</summary>
     public StoreWriter? StoreWriter { get; init; }
     public ChangeNotifyHub Notify { get; } = new();

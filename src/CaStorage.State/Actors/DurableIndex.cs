@@ -42,6 +42,11 @@ internal sealed class DurableIndex
         if (e.AppInstanceId != Guid.Empty) _byApp.TryRemove(new KeyValuePair<Guid, OpenId>(e.AppInstanceId, id));
     }
 
+    public void RemoveShard(int shard)
+    {
+        foreach (var id in _byId.Where(kv => OpenId.ShardOf(kv.Value.File) == shard).Select(kv => kv.Key).ToList()) Remove(id);
+    }
+
     public bool TryGet(OpenId id, out FileKey file)
     {
         var found = _byId.TryGetValue(id, out var e);

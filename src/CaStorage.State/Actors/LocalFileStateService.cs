@@ -8,9 +8,9 @@ namespace CaStorage.State.Actors;
 /// Every shard local (the embedded single-node default). Actors live in shard-partitioned tables, are created on
 /// first use and retired when they hold nothing; a poster that finds a retired actor looks it up again.
 /// </summary>
-internal sealed partial class LocalFileStateService : IFileStateService
+internal sealed partial class LocalFileStateService : IFileStateService, IShardHost
 {
-    public const int DefaultShardCount = 256;
+    public const int DefaultShardCount = OpenId.ShardCount;
     private readonly Dictionary<FileKey, FileActor>[] _shards;
     private readonly IClientNotifier _notifier;
     private readonly TimeProvider _time;
@@ -119,7 +119,8 @@ internal sealed partial class LocalFileStateService : IFileStateService
 
     public async ValueTask<ReconnectResult> ReconnectAsync(ReconnectRequest request)
     {
-        if (!_durable.TryGet(request.Open, out var file)) return new ReconnectResult(NtStatus.ObjectNameNotFound);
+        if (!_durable.TryGet(request.Open, out var file) || !string.Equals(file.Share, request.Share, StringComparison.OrdinalIgnoreCase))
+            return new ReconnectResult(NtStatus.ObjectNameNotFound);
         var tcs = Tcs<ReconnectResult>();
         Send(file, new Reconnect(request, tcs));
         var result = await tcs.Task.ConfigureAwait(false);
@@ -141,20 +142,58 @@ internal sealed partial class LocalFileStateService : IFileStateService
         return await tcs.Task.ConfigureAwait(false);
     }
 
-    public bool TryFindDurable(OpenId open, out FileKey file) => _durable.TryGet(open, out file);
 
     public int DisconnectedOpenCount => _durable.DisconnectedCount;
 
-    public bool TryFindByCreateGuid(Guid clientGuid, Guid createGuid, out OpenId open, out FileKey file) =>
-        _durable.TryGetByCreate(clientGuid, createGuid, out open, out file);
+    public ValueTask<OpenLocation?> FindByCreateGuidAsync(Guid clientGuid, Guid createGuid) =>
+        ValueTask.FromResult(_durable.TryGetByCreate(clientGuid, createGuid, out var open, out var file) ? new OpenLocation(open, file) : (OpenLocation?)null);
 
-    public bool TryFindByAppInstance(Guid appInstanceId, out OpenId open, out FileKey file) =>
-        _durable.TryGetByApp(appInstanceId, out open, out file);
+    public ValueTask<OpenLocation?> FindByAppInstanceAsync(Guid appInstanceId) =>
+        ValueTask.FromResult(_durable.TryGetByApp(appInstanceId, out var open, out var file) ? new OpenLocation(open, file) : (OpenLocation?)null);
 
     public async Task<int> RestoreAsync(CancellationToken ct)
     {
         if (_durability.Writer is not { } writer) return 0;
-        var records = await writer.Store.LoadOpensAsync(_durability.Node, ct).ConfigureAwait(false);
+        return await RestoreAsync(await writer.Store.LoadOpensAsync(_durability.Node, ct).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A cluster node took these shards: the durable opens of their files come back from the shared store (whichever
+    /// node held their connections), disconnected until their clients reclaim them.
+    /// </summary>
+    public async Task<int> RestoreShardsAsync(IReadOnlySet<int> shards, CancellationToken ct)
+    {
+        if (_durability.Writer is not { } writer || shards.Count == 0) return 0;
+        var records = await writer.Store.LoadOpensAsync(null, ct).ConfigureAwait(false);
+        return await RestoreAsync(records.Where(r => shards.Contains(OpenId.ShardOf(r.File))).ToList()).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The shard went to another node: its actors are dropped here (the new owner restores the durable state from
+    /// the store). Volatile state of other nodes' opens in it is not carried over (yet).
+    /// </summary>
+    public void DropShard(int shard)
+    {
+        foreach (var d in _shards)
+        {
+            lock (d)
+            {
+                foreach (var (key, actor) in d.Where(kv => OpenId.ShardOf(kv.Key) == shard).ToList())
+                {
+                    d.Remove(key);
+                    actor.MarkRetired();
+                    Interlocked.Decrement(ref _active);
+                }
+            }
+        }
+        _durable.RemoveShard(shard);
+        lock (_leaseIndex)
+            foreach (var id in _leaseIndex.Where(kv => OpenId.ShardOf(kv.Value.File) == shard).Select(kv => kv.Key).ToList())
+                _leaseIndex.Remove(id);
+    }
+
+    private async Task<int> RestoreAsync(IReadOnlyList<DurableOpenRecord> records)
+    {
         var restored = 0;
         foreach (var r in records)
         {

@@ -19,6 +19,12 @@ public interface IStateStore : IAsyncDisposable
     /// <summary>The durable opens held by <paramref name="node"/> (all nodes when null), with locks and leases.</summary>
     Task<IReadOnlyList<DurableOpenRecord>> LoadOpensAsync(string? node, CancellationToken ct);
 
+    /// <summary>The durable open a client created with this CreateGuid (replay detection on any node).</summary>
+    Task<OpenLocation?> FindByCreateGuidAsync(Guid clientGuid, Guid createGuid, CancellationToken ct);
+
+    /// <summary>The durable open that carries this App Instance Id.</summary>
+    Task<OpenLocation?> FindByAppInstanceAsync(Guid appInstanceId, CancellationToken ct);
+
     /// <summary>The schema version the store is at (0 before migration).</summary>
     Task<int> SchemaVersionAsync(CancellationToken ct);
 }

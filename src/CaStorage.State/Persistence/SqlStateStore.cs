@@ -239,6 +239,23 @@ public abstract class SqlStateStore : IStateStore
         return result;
     }
 
+    public Task<OpenLocation?> FindByCreateGuidAsync(Guid clientGuid, Guid createGuid, CancellationToken ct) =>
+        FindOneAsync("SELECT open_id, share, file_id FROM opens WHERE client_guid = @a AND create_guid = @b", clientGuid.ToString(), createGuid.ToString(), ct);
+
+    public Task<OpenLocation?> FindByAppInstanceAsync(Guid appInstanceId, CancellationToken ct) =>
+        FindOneAsync("SELECT open_id, share, file_id FROM opens WHERE app_instance_id = @a AND @b = @b", appInstanceId.ToString(), "", ct);
+
+    private async Task<OpenLocation?> FindOneAsync(string sql, string a, string b, CancellationToken ct)
+    {
+        await using var c = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = Command(c, null, sql);
+        Param(cmd, "a", a);
+        Param(cmd, "b", b);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (!await r.ReadAsync(ct).ConfigureAwait(false)) return null;
+        return new OpenLocation(new OpenId(unchecked((ulong)r.GetInt64(0))), new FileKey(r.GetString(1), unchecked((ulong)r.GetInt64(2))));
+    }
+
     protected static DbCommand Command(DbConnection c, DbTransaction? tx, string sql)
     {
         var cmd = c.CreateCommand();

@@ -63,6 +63,25 @@ public sealed class ChangeNotifyTests : IDisposable
     }
 
     [Fact]
+    public async Task Notify_WithAChangeAlreadyQueued_SendsTheInterimBeforeTheFinalResponse()
+    {
+        var (c, dir) = await SetupAsync();
+        Assert.Equal(NtStatus.Pending, (await c.RequestAsync(SmbCommand.ChangeNotify, NotifyBody(dir, 0x1))).Status);
+        await c.SendFrameAsync(c.Build(SmbCommand.Create, TestSmbClient.CreateBody("a.txt", AccessMask.GenericWrite, ShareAccess.All, CreateDisposition.Create, CreateOptions.None)));
+        for (var i = 0; i < 2; i++) TestSmbClient.Parse((await c.ReceiveFrameAsync())!);
+        // A change while no notify is outstanding stays queued in the watch: the next notify's work completes at
+        // once, and its final response must still follow its interim STATUS_PENDING (MS-SMB2 3.3.4.2).
+        var (created, _) = await c.CreateAsync("b.txt", disposition: CreateDisposition.Create);
+        Assert.Equal(NtStatus.Success, created.Status);
+        var interim = await c.RequestAsync(SmbCommand.ChangeNotify, NotifyBody(dir, 0x1));
+        Assert.Equal(NtStatus.Pending, interim.Status);
+        var final = TestSmbClient.Parse((await c.ReceiveFrameAsync())!);
+        Assert.Equal(SmbCommand.ChangeNotify, final.Command);
+        Assert.Equal(NtStatus.Success, final.Status);
+        Assert.Equal(interim.MessageId, final.MessageId);
+    }
+
+    [Fact]
     public async Task Notify_Cancel_CompletesWithStatusCancelled()
     {
         var (c, dir) = await SetupAsync();

@@ -160,11 +160,11 @@ public abstract class StateStoreContract
         {
             var after = FileStateServices.CreateLocal(NullClientNotifier.Instance, TimeProvider.System, writer2, "n1");
             Assert.Equal(1, await after.RestoreAsync(default));
-            Assert.True(after.TryFindByCreateGuid(client, create, out var id, out var file));
-            Assert.Equal((request.Open, File), (id, file));
+            Assert.Equal(new OpenLocation(request.Open, File), await after.FindByCreateGuidAsync(client, create));
+            var id = request.Open;
             var back = await after.ReconnectAsync(new ReconnectRequest
             {
-                Open = id, Version = 2, CreateGuid = create, ClientGuid = client, UserSid = "S-1-5-21-1-2-3-1001", Path = "f", PersistentFlag = true, Owner = "c2",
+                Open = id, Share = File.Share, Version = 2, CreateGuid = create, ClientGuid = client, UserSid = "S-1-5-21-1-2-3-1001", Path = "f", PersistentFlag = true, Owner = "c2",
             });
             Assert.Equal(NtStatus.Success, back.Status);
             Assert.Equal([new LockRange(0, 8, true)], back.Record!.Locks);

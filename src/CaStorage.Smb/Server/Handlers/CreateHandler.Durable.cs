@@ -42,7 +42,7 @@ internal static partial class CreateHandler
         if (ask.RequestVersion != 2) return null;
         // The original is still waiting (for a break acknowledgement): its replay cannot be answered yet (Samba, "sane").
         if ((r.Header.Flags & SmbFlags.ReplayOperation) != 0 && c.Server.IsCreatePending(c.ClientGuid, ask.CreateGuid)) return NtStatus.FileNotAvailable;
-        if (!c.Server.FileState.TryFindByCreateGuid(c.ClientGuid, ask.CreateGuid, out var id, out _)) return null;
+        if (await c.Server.FileState.FindByCreateGuidAsync(c.ClientGuid, ask.CreateGuid).ConfigureAwait(false) is not { Open: var id }) return null;
         if ((r.Header.Flags & SmbFlags.ReplayOperation) == 0) return NtStatus.DuplicateObjectId;
         if (!c.Server.TryGetOpen(id, out var open) || open.Closed != 0)
         {
@@ -80,7 +80,8 @@ internal static partial class CreateHandler
     /// </summary>
     private static async ValueTask CloseOtherInstanceAsync(SmbConnection c, DurableAsk ask)
     {
-        if (ask.AppInstanceId == Guid.Empty || !c.Server.FileState.TryFindByAppInstance(ask.AppInstanceId, out var id, out var key)) return;
+        if (ask.AppInstanceId == Guid.Empty || await c.Server.FileState.FindByAppInstanceAsync(ask.AppInstanceId).ConfigureAwait(false) is not { } other) return;
+        var (id, key) = (other.Open, other.File);
         if (c.Server.TryGetOpen(id, out var open))
         {
             await open.Session.Connection.CloseOpenAsync(open).ConfigureAwait(false);
@@ -103,8 +104,6 @@ internal static partial class CreateHandler
         if (ask.HasOtherContexts) return NtStatus.ObjectNameNotFound;
         var id = new OpenId(ask.PersistentFileId);
         var state = c.Server.FileState;
-        if (!state.TryFindDurable(id, out var key) || !string.Equals(key.Share, tree.Share.Name, StringComparison.OrdinalIgnoreCase))
-            return NtStatus.ObjectNameNotFound;
         var lease = leaseOverride ?? (contexts.Any(x => x.Name == "RqLs") && c.Dialect >= SmbDialect.Smb210 ? ParseLease(r.Span, contexts, c) : null);
         // The client may be faster than the teardown of its old connection: let that finish disconnecting the open.
         if (c.Server.TryGetOpen(id, out var live) && (live.Closed != 0 || live.Session.Connection.Closed.IsCancellationRequested))
@@ -113,6 +112,7 @@ internal static partial class CreateHandler
         var result = await state.ReconnectAsync(new ReconnectRequest
         {
             Open = id,
+            Share = tree.Share.Name,
             Version = ask.ReconnectVersion,
             CreateGuid = ask.CreateGuid,
             ClientGuid = c.ClientGuid,
@@ -120,7 +120,7 @@ internal static partial class CreateHandler
             LeaseKey = lease?.Id.Key,
             Path = name,
             PersistentFlag = ask.PersistentFlag,
-            Owner = c.Id,
+            Owner = c.Server.OwnerOf(c),
             SessionId = session.Id,
         }).ConfigureAwait(false);
         if (result.Status != NtStatus.Success) return result.Status;

@@ -136,7 +136,7 @@ internal static partial class CreateHandler
         }
 
         var key = new FileKey(tree.Share.Name, file.ShareModeId); // a named stream has its own share modes
-        var openId = NewOpenId();
+        var openId = OpenId.New(key);
         var truncates = action is CreateAction.Overwritten or CreateAction.Superseded;
         var wants = new Wants(contexts.Any(x => x.Name == "MxAc"), contexts.Any(x => x.Name == "QFid"), durable.RequestVersion);
         var pending = c.Server.FileState.OpenAsync(new OpenRequest
@@ -148,13 +148,20 @@ internal static partial class CreateHandler
             IsDirectory = file.IsDirectory,
             DeleteOnClose = (options & CreateOptions.DeleteOnClose) != 0,
             Truncates = truncates,
-            Owner = c.Id,
+            Owner = c.Server.OwnerOf(c),
             RequestedOplock = requestedOplock,
             Lease = lease,
             Durable = ToDurableRequest(c, r, tree, durable, file, options),
         }, ct);
         var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants,
             CreateAccess.Maximal(tree, vr.Value!));
+        // A durable open waits for its store commit (milliseconds): that is not worth an interim response, a break is.
+        if (!pending.IsCompleted && durable.RequestVersion != 0)
+        {
+            var t = pending.AsTask();
+            await Task.WhenAny(t, Task.Delay(CommitGrace, ct)).ConfigureAwait(false);
+            pending = new ValueTask<OpenDecision>(t);
+        }
         // Inside a compound chain the requests after this one may use its handle: wait here instead of going async
         // (the break's acknowledgement arrives as its own frame; smb2.compound.compound-break).
         if (pending.IsCompleted || r.Header.NextCommand != 0)
@@ -180,6 +187,9 @@ internal static partial class CreateHandler
     }
 
     /// <param name="DurableVersion">1 (DHnQ) or 2 (DH2Q): answer with that context when durability is granted.</param>
+    /// <summary>How long a durable CREATE waits for its store commit before answering STATUS_PENDING.</summary>
+    private static readonly TimeSpan CommitGrace = TimeSpan.FromMilliseconds(200);
+
     private sealed record Wants(bool MaximalAccess, bool FileId, int DurableVersion);
 
     private static uint ModeOf(CreateOptions options) =>
@@ -265,13 +275,6 @@ internal static partial class CreateHandler
         return new LeaseRequest(new LeaseId(c.ClientGuid, key), state & LeaseState.All, 1, Guid.Empty, 0);
     }
 
-    private static OpenId NewOpenId()
-    {
-        Span<byte> b = stackalloc byte[8];
-        RandomNumberGenerator.Fill(b);
-        var v = BinaryPrimitives.ReadUInt64LittleEndian(b) & 0x7FFF_FFFF_FFFF_FFFFUL;
-        return new OpenId(v == 0 ? 1 : v);
-    }
 
     /// <summary>MS-SMB2 2.2.13.2 SMB2_CREATE_CONTEXT chain: Next NameOffset NameLength Reserved DataOffset DataLength.</summary>
     internal static NtStatus ParseContexts(ReadOnlySpan<byte> s, uint offset, uint length, List<CreateContext> result)

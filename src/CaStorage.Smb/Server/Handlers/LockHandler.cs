@@ -57,7 +57,9 @@ internal static class LockHandler
 
         var cts = new CancellationTokenSource();
         var pending = state.LockAsync(open.Key, open.Id, ranges, failImmediately: !blocking, cts.Token, sequence);
-        if (pending.IsCompleted)
+        // A fail-immediately lock never waits in the actor, only for the state store to commit a durable open's locks:
+        // it is answered synchronously (Windows sends no interim response for it).
+        if (pending.IsCompleted || !blocking)
         {
             cts.Dispose();
             var done = await pending.ConfigureAwait(false);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Fails node I of the cluster cluster/up.sh started: SIGKILL (default), or --pause (SIGSTOP: a hung node, whose
+# PostgreSQL connection stays open) and --resume (SIGCONT). --restart starts a killed node again.
+#
+#   cluster/kill-node.sh I [--pause|--resume|--restart] [--dir DIR]
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../tests/lib/common.sh
+source "$HERE/../tests/lib/common.sh"
+usage_if_asked "$0" "${1:-}"
+i="${1:-}"; [[ "$i" =~ ^[1-9]$ ]] || die "usage: cluster/kill-node.sh I [--pause|--resume|--restart] [--dir DIR]"
+shift
+dir="${CASTORAGE_CLUSTER_DIR:-/tmp/castorage-cluster}"
+action=kill
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --pause) action=pause; shift ;;
+        --resume) action=resume; shift ;;
+        --restart) action=restart; shift ;;
+        --dir) dir="$2"; shift 2 ;;
+        *) die "unknown option $1" ;;
+    esac
+done
+[[ -f "$dir/cluster.env" ]] || die "no cluster in $dir"
+# shellcheck disable=SC1091
+source "$dir/cluster.env"
+base="${CLUSTER_BASE:-10}"
+pid="$(cat "$dir/node$i.pid" 2>/dev/null || true)"
+case "$action" in
+    kill) [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null; echo "node$i killed" ;;
+    pause) kill -STOP "$pid"; echo "node$i paused" ;;
+    resume) kill -CONT "$pid"; echo "node$i resumed" ;;
+    restart)
+        addr="127.0.0.$((base + i))"
+        nohup dotnet "$CASTORAGE_DLL" --listen "$addr:$CLUSTER_PORT" --data "$dir/node$i" \
+            --share "share=$dir/share" --share "ca=$dir/ca,ca" --share "noperm=$dir/noperm" \
+            --user "$TEST_USER1:$TEST_PASS1" --user "$TEST_USER2:$TEST_PASS2" \
+            --postgres "$CLUSTER_PG" --node-id "node$i" --cluster-listen "$addr:4470" \
+            --admin "$addr:4460" --metrics "$addr:4461" >>"$dir/node$i.log" 2>&1 </dev/null &
+        echo $! >"$dir/node$i.pid"
+        wait_port "$addr" "$CLUSTER_PORT" 60 "$!" || die "node$i did not start"
+        echo "node$i restarted" ;;
+esac

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The cluster suite: a 3-node cluster from cluster/up.sh (PostgreSQL, three nodes on 127.0.0.31-33, HAProxy on
+# 127.0.0.30: apart from a cluster someone runs on the default addresses), on a free port, in a directory of its
+# own; stopped at the end whatever happens.
+#
+#   tests/cluster/run.sh
+#
+# Runs, with clients on two different nodes:
+#   tests/impacket/two_clients.py --target2   lease break delivered across nodes, the waiting open completing
+#                                             after the ack; lock conflict and blocking lock completion
+#   tests/cluster/cross_node.py               sharing violation and delete-on-close seen from the other node
+# Last line: "cluster: N passed, N failed" (the sum).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib/common.sh
+source "$HERE/../lib/common.sh"
+usage_if_asked "$0" "${1:-}"
+need "$SYS_PYTHON" haproxy
+
+dir="$(mktemp -d /tmp/castorage-cluster-test.XXXXXX)"
+rmdir "$dir"
+port=""
+for _ in $(seq 1 20); do
+    p="$(free_port 127.0.0.30)"
+    ok=1
+    for a in 30 31 32 33; do port_open "127.0.0.$a" "$p" && ok=0; done
+    [[ $ok == 1 ]] && { port="$p"; break; }
+done
+[[ -n "$port" ]] || die "no free port on 127.0.0.30-33"
+
+passed=0
+failed=0
+cleanup() { bash "$REPO_ROOT/cluster/down.sh" --dir "$dir" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! bash "$REPO_ROOT/cluster/up.sh" 3 --dir "$dir" --port "$port" --base 30; then
+    echo "cluster did not start"
+    for f in "$dir"/node*.log; do [[ -f "$f" ]] && tail -n 20 "$f"; done
+    echo "cluster: 0 passed, 1 failed"
+    exit 1
+fi
+
+# run_part SUITE-NAME COMMAND... : adds the part's "NAME: N passed, N failed" to the total.
+run_part() {
+    local name="$1" out rc=0
+    shift
+    out="$(timeout -k 10 600 "$@" 2>&1)" || rc=$?
+    printf '%s\n' "$out"
+    local line
+    line="$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" <<<"$out" | tail -n 1 || true)"
+    if [[ "$line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+        if [[ $rc -ne 0 && ${BASH_REMATCH[2]} -eq 0 ]]; then failed=$((failed + 1)); fi
+    else
+        failed=$((failed + 1))
+        echo "$name: no result line (exit status $rc)"
+    fi
+}
+
+run_part cluster-cross "$SYS_PYTHON" "$REPO_ROOT/tests/impacket/two_clients.py" \
+    --target "127.0.0.31:$port" --target2 "127.0.0.32:$port" --suite cluster-cross
+run_part cluster-cross-node "$SYS_PYTHON" "$HERE/cross_node.py" --target "127.0.0.31:$port" --target2 "127.0.0.33:$port"
+
+echo "cluster: $passed passed, $failed failed"
+[[ $failed == 0 ]]
