@@ -20,17 +20,4 @@ public sealed class ChangeNotifyHubTests
         other.Dispose();
         dir.Dispose();
     }
-
-    [Fact]
-    public void BufferedChanges_AreTakenWithoutWaiting()
-    {
-        var hub = new ChangeNotifyHub();
-        var w = hub.Watch("share", "", recursive: false, NotifyFilter.FileName);
-        Assert.False(w.TryTake(out _));
-        hub.Report("share", "a.txt", NotifyAction.Added, NotifyFilter.FileName);
-        Assert.True(w.TryTake(out var batch));
-        Assert.Equal(new NotifyEvent(NotifyAction.Added, "a.txt"), Assert.Single(batch.Events));
-        Assert.False(w.TryTake(out _));
-        w.Dispose();
-    }
 }

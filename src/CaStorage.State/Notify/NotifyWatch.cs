@@ -76,21 +76,6 @@ public sealed class NotifyWatch : IDisposable
         return await tcs.Task.ConfigureAwait(false);
     }
 
-    /// <summary>Takes what is buffered (or the closing) without waiting; false when a wait would have to block.</summary>
-    public bool TryTake(out NotifyBatch batch)
-    {
-        lock (_lock)
-        {
-            if (_events.Count > 0 || _overflow || _closed)
-            {
-                batch = TakeLocked();
-                return true;
-            }
-        }
-        batch = default;
-        return false;
-    }
-
     /// <summary>The directory became delete-pending: a wait in progress ends (buffered changes stay).</summary>
     internal void CancelDeleted()
     {

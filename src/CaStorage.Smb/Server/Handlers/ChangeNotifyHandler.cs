@@ -36,11 +36,8 @@ internal static class ChangeNotifyHandler
         {
             watch.Filter = (NotifyFilter)filter;
         }
-        // Changes buffered since the last request are returned at once, as Windows and Samba do (an interim response
-        // for work that is already done would race its own final response).
         var limit = Math.Min(outLen, watch.FirstBufferLength);
-        if (watch.TryTake(out var ready)) return ValueTask.FromResult(Complete(r.Out, ready, limit));
-        // Otherwise asynchronous: an interim STATUS_PENDING, then the changes (or cancel/cleanup).
+        // Always asynchronous, as Windows: an interim STATUS_PENDING, then the changes (or cancel/cleanup).
         return ValueTask.FromResult(r.GoAsync(async (o, ct) => Complete(o, await watch.WaitAsync(ct).ConfigureAwait(false), limit)));
     }
 
