@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using CaStorage.Cluster.Rpc;
 using CaStorage.Core;
 using CaStorage.Rpc;
@@ -22,8 +21,34 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
     private readonly ClusterMembership _members;
     private readonly PeerClients _peers;
     private readonly IStateStore _store;
-    // Leases granted to this node's clients, by key: an acknowledgement names only the lease.
-    private readonly ConcurrentDictionary<LeaseId, FileKey> _leaseFiles = new();
+    // Leases granted to this node's clients, by key, with their opens here: an acknowledgement names only the lease,
+    // and a client's lease key names one file (MS-SMB2 3.3.5.9.8) — its opens are all on this node.
+    private readonly Dictionary<LeaseId, (FileKey File, int Opens)> _leaseFiles = new();
+
+    private bool TryLeaseFile(LeaseId id, out FileKey file)
+    {
+        lock (_leaseFiles)
+        {
+            var found = _leaseFiles.TryGetValue(id, out var e);
+            file = e.File;
+            return found;
+        }
+    }
+
+    private void RetainLease(LeaseId id, FileKey file)
+    {
+        lock (_leaseFiles) _leaseFiles[id] = (file, _leaseFiles.TryGetValue(id, out var e) && e.File == file ? e.Opens + 1 : 1);
+    }
+
+    private void ReleaseLease(LeaseId id)
+    {
+        lock (_leaseFiles)
+        {
+            if (!_leaseFiles.TryGetValue(id, out var e)) return;
+            if (e.Opens <= 1) _leaseFiles.Remove(id);
+            else _leaseFiles[id] = (e.File, e.Opens - 1);
+        }
+    }
 
     public ClusterFileStateService(IFileStateService local, ClusterMembership members, IStateStore store)
     {
@@ -72,10 +97,12 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
 
     public async ValueTask<OpenDecision> OpenAsync(OpenRequest request, CancellationToken ct)
     {
+        if (request.RequestedOplock == OplockLevel.Lease && request.Lease is { } asked && TryLeaseFile(asked.Id, out var other) && other != request.File)
+            return new OpenDecision(OpenOutcome.InvalidParameter);
         var d = await Route(request.File, l => l.OpenAsync(request, ct),
             async c => Of(await Call<V1.OpenCall, V1.OpenResult>(c, "Open", Of(request), ct).ConfigureAwait(false)),
             new OpenDecision(OpenOutcome.AccessDenied), ct).ConfigureAwait(false);
-        if (d.Lease is { } l) _leaseFiles[l.Id] = request.File;
+        if (d.Lease is { } l) RetainLease(l.Id, request.File);
         return d;
     }
 
@@ -84,6 +111,7 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
         var o = await Route(file, l => l.CloseAsync(file, open),
             async c => Of(await Call<V1.OpenRef, V1.CloseResult>(c, "Close", Ref(file, open)).ConfigureAwait(false)),
             new CloseOutcome(false, false)).ConfigureAwait(false);
+        if (o.Lease is { } l) ReleaseLease(l);
         return o;
     }
 
@@ -164,7 +192,7 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
 
     public ValueTask<NtStatus> AckLeaseAsync(LeaseId lease, LeaseState state)
     {
-        if (!_leaseFiles.TryGetValue(lease, out var file)) return _local.AckLeaseAsync(lease, state);
+        if (!TryLeaseFile(lease, out var file)) return _local.AckLeaseAsync(lease, state);
         return Route(file, l => l.AckLeaseAsync(lease, state),
             c => StatusOf(Call<V1.AckLeaseCall, V1.StatusResult>(c, "AckLease", new V1.AckLeaseCall { File = Of(file), Lease = Of(lease), State = (uint)state })),
             NtStatus.Unsuccessful);
@@ -187,7 +215,7 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
                 var m = await Call<V1.ReconnectCall, V1.ReconnectResultMsg>(c, "Reconnect", Of(request, new FileKey(request.Share, 0))).ConfigureAwait(false);
                 return new ReconnectResult((NtStatus)m.Status, m.Record is { } rec ? Of(rec) : null, m.Decision is { } d ? Of(d) : null);
             }, new ReconnectResult(NtStatus.ObjectNameNotFound)).ConfigureAwait(false);
-        if (r.Decision?.Lease is { } l && r.Record is { } record) _leaseFiles[l.Id] = record.File;
+        if (r.Decision?.Lease is { } l && r.Record is { } record) RetainLease(l.Id, record.File);
         return r;
     }
 

@@ -33,6 +33,23 @@ public sealed class ClusterMembership : IAsyncDisposable
 
     public string NodeId => _o.NodeId;
 
+    /// <summary>This process's life as a member (its nodes.started_at): opens are tagged with it, so a node that died
+    /// and came back under the same id is still seen to have lost its clients.</summary>
+    public long Incarnation { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>The owner-tag prefix of this node's connections ("node#incarnation/").</summary>
+    public string OwnerPrefix => OwnerPrefixOf(_o.NodeId, Incarnation);
+
+    public static string OwnerPrefixOf(string nodeId, long incarnation) => $"{nodeId}#{incarnation}/";
+
+    /// <summary>
+    /// Members that were alive in the last round and are gone now (died, or died and came back as a new incarnation),
+    /// by owner-tag prefix: the opens their clients held are disconnected (durable) or closed.
+    /// </summary>
+    public Func<IReadOnlyList<string>, Task>? MembersGone { get; set; }
+
+    private HashSet<string> _livePrefixes = [];
+
     /// <summary>Shards taken in one round, with their epochs: load their durable state before serving them.</summary>
     public Func<IReadOnlyList<(int Shard, long Epoch)>, Task>? ShardsAcquired { get; set; }
 
@@ -83,7 +100,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             await ExecAsync(conn,
                 "INSERT INTO nodes (node_id, lock_key, rpc_endpoint, smb_endpoint, started_at, state) VALUES (@id, @k, @rpc, @smb, @t, 'up') " +
                 "ON CONFLICT (node_id) DO UPDATE SET lock_key = excluded.lock_key, rpc_endpoint = excluded.rpc_endpoint, smb_endpoint = excluded.smb_endpoint, started_at = excluded.started_at, state = 'up'",
-                ct, ("id", _o.NodeId), ("k", (long)(uint)key), ("rpc", _o.RpcEndpoint), ("smb", _o.SmbEndpoint), ("t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+                ct, ("id", _o.NodeId), ("k", (long)(uint)key), ("rpc", _o.RpcEndpoint), ("smb", _o.SmbEndpoint), ("t", Incarnation)).ConfigureAwait(false);
             await ExecAsync(conn, "INSERT INTO shards (shard, owner, epoch) SELECT s, NULL, 0 FROM generate_series(0, @n - 1) s ON CONFLICT (shard) DO NOTHING",
                 ct, ("n", _o.ShardCount)).ConfigureAwait(false);
         }
@@ -177,6 +194,15 @@ public sealed class ClusterMembership : IAsyncDisposable
                 nodes.Add(new ClusterNode(r.GetString(0), r.GetString(2), r.GetString(3), r.GetString(4), held.Contains(r.GetInt64(1)), r.GetInt64(5)));
         }
         var candidates = nodes.Where(n => n.Live && n.State == "up").Select(n => n.NodeId).ToList();
+
+        var live = nodes.Where(n => n.Live).Select(n => OwnerPrefixOf(n.NodeId, n.StartedAtMs)).ToHashSet();
+        var gone = _livePrefixes.Where(p => !live.Contains(p) && p != OwnerPrefix).ToList();
+        _livePrefixes = live;
+        if (gone.Count > 0 && MembersGone is { } onGone)
+        {
+            _log.LogWarning("cluster: members gone: {Members}", string.Join(", ", gone));
+            await onGone(gone).ConfigureAwait(false);
+        }
 
         var desired = new List<int>();
         for (var s = 0; s < _o.ShardCount; s++)

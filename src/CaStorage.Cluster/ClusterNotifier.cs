@@ -31,12 +31,12 @@ public sealed class ClusterNotifier : IClientNotifier, IDisposable
 
     internal void Attach(ClusterMembership membership) => _peers = new PeerClients(membership);
 
-    public static string OwnerTag(string nodeId, string connectionId) => nodeId + "/" + connectionId;
-
+    /// <summary>The node of an owner tag "node#incarnation/connection" (this node when the tag has none).</summary>
     private bool IsLocal(string owner, out string node)
     {
         var slash = owner.IndexOf('/');
-        node = slash < 0 ? _node : owner[..slash];
+        var hash = owner.IndexOf('#');
+        node = slash < 0 ? _node : owner[..(hash >= 0 && hash < slash ? hash : slash)];
         return node == _node;
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using CaStorage.Cluster.Rpc;
 using CaStorage.Rpc;
 using CaStorage.State;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
+using V1 = CaStorage.Cluster.V1;
 
 namespace CaStorage.Cluster;
 
@@ -18,8 +20,12 @@ public sealed class ClusterRuntime : IAsyncDisposable
 {
     private readonly WebApplication _rpc;
 
-    private ClusterRuntime(ClusterMembership membership, ClusterFileStateService router, ClusterNotifier notifier, WebApplication rpc)
+    private ClusterRuntime(ClusterMembership membership, ClusterFileStateService router, ClusterNotifier notifier, WebApplication rpc,
+        StrongBox<IOpenDirectory?> directory, StrongBox<INodeEvents?> events, PeerClients peers)
     {
+        _directory = directory;
+        _events = events;
+        _peers = peers;
         Membership = membership;
         FileState = router;
         Notifier = notifier;
@@ -27,9 +33,66 @@ public sealed class ClusterRuntime : IAsyncDisposable
     }
 
     public ClusterMembership Membership { get; }
+
+    /// <summary>This node's connected opens (the SMB layer), told to a node that takes a shard; set once it exists.</summary>
+    public IOpenDirectory? Directory { get => _directory.Value; set => _directory.Value = value; }
+    private readonly StrongBox<IOpenDirectory?> _directory;
+
+    /// <summary>This node's answers to its peers' session, open and change events; set once the SMB layer exists.</summary>
+    public INodeEvents? Events { get => _events.Value; set => _events.Value = value; }
+    private readonly StrongBox<INodeEvents?> _events;
+    private readonly PeerClients _peers;
+
+    /// <summary>Tells every other live node (fire and forget: a node that misses it has no such session/open/watch).</summary>
+    private void Broadcast<TReq, TRes>(string method, TReq message) where TReq : Google.Protobuf.IMessage<TReq> where TRes : Google.Protobuf.IMessage<TRes>
+    {
+        var m = BreaksRpcService.Service.FindMethodByName(method);
+        foreach (var node in Membership.View.Nodes.Where(n => n.Live && n.NodeId != Membership.NodeId))
+            if (_peers.TryGet(node.NodeId, out var client))
+                _ = client.UnaryAsync<TReq, TRes>(m, message, TimeSpan.FromSeconds(5)).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+    }
+
+    /// <summary>Asks every other live node to end this session of this user (PreviousSessionId of a reconnect here), and waits.</summary>
+    public async Task EndSessionElsewhereAsync(ulong sessionId, string user)
+    {
+        var m = BreaksRpcService.Service.FindMethodByName("EndSession");
+        var calls = new List<Task>();
+        foreach (var node in Membership.View.Nodes.Where(n => n.Live && n.NodeId != Membership.NodeId))
+            if (_peers.TryGet(node.NodeId, out var client))
+                calls.Add(client.UnaryAsync<V1.SessionCall, V1.Empty>(m, new V1.SessionCall { SessionId = sessionId, User = user }, TimeSpan.FromSeconds(5)));
+        foreach (var c in calls)
+        {
+            try { await c.ConfigureAwait(false); }
+            catch (RpcException) { /* that node is gone, and its sessions with it */ }
+        }
+    }
+
+    /// <summary>Asks the other live nodes to close this open where its client is; true when one did.</summary>
+    public async Task<bool> CloseOpenElsewhereAsync(OpenId open)
+    {
+        var m = BreaksRpcService.Service.FindMethodByName("CloseOpen");
+        var calls = new List<Task<V1.BoolResult>>();
+        foreach (var node in Membership.View.Nodes.Where(n => n.Live && n.NodeId != Membership.NodeId))
+            if (_peers.TryGet(node.NodeId, out var client))
+                calls.Add(client.UnaryAsync<V1.OpenRef, V1.BoolResult>(m, new V1.OpenRef { Open = open.Value }, TimeSpan.FromSeconds(5)));
+        var closed = false;
+        foreach (var c in calls)
+        {
+            try { closed |= (await c.ConfigureAwait(false)).Value; }
+            catch (RpcException) { /* that node is gone: nothing to close there */ }
+        }
+        return closed;
+    }
+
+    /// <summary>Tells the other live nodes of a change made here (their CHANGE_NOTIFY watches).</summary>
+    public void ChangedHere(string share, string path, int action, int filter) =>
+        Broadcast<V1.ChangeEvent, V1.Empty>("Changed", new V1.ChangeEvent { Share = share, Path = path, Action = (uint)action, Filter = (uint)filter });
     /// <summary>The state tier as the SMB layer sees it (routes to shard owners).</summary>
     public IFileStateService FileState { get; }
     public ClusterNotifier Notifier { get; }
+
+    /// <summary>The owner-tag prefix of this node's client connections (breaks are routed by it).</summary>
+    public string OwnerPrefix => Membership.OwnerPrefix;
 
     /// <param name="local">This node's file actors (all shards local in shape; only owned shards used).</param>
     /// <param name="notifier">The same notifier <paramref name="local"/> was built with.</param>
@@ -40,10 +103,35 @@ public sealed class ClusterRuntime : IAsyncDisposable
         var log = loggers.CreateLogger("CaStorage.Cluster");
         var membership = new ClusterMembership(options, log);
         var host = (IShardHost)local;
+        var directory = new StrongBox<IOpenDirectory?>();
+        var peers = new PeerClients(membership);
         membership.ShardsAcquired = async shards =>
         {
-            var n = await host.RestoreShardsAsync(shards.Select(s => s.Shard).ToHashSet(), CancellationToken.None).ConfigureAwait(false);
-            if (n > 0) log.LogInformation("cluster: {Count} durable opens restored with {Shards} shards", n, shards.Count);
+            // 1. What the store keeps (durable and persistent opens, disconnected until proven otherwise);
+            // 2. what every live node's clients hold now (their opens carry on; durable ones are connected again).
+            var set = shards.Select(s => s.Shard).ToHashSet();
+            var n = await host.RestoreShardsAsync(set, CancellationToken.None).ConfigureAwait(false);
+            var held = new List<ReassertedOpen>(directory.Value?.ConnectedOpens(set) ?? []);
+            var query = new V1.ShardList();
+            query.Shards.AddRange(set);
+            foreach (var node in membership.View.Nodes.Where(x => x.Live && x.NodeId != options.NodeId))
+            {
+                if (!peers.TryGet(node.NodeId, out var client)) continue;
+                try
+                {
+                    var answer = await client.UnaryAsync<V1.ShardList, V1.OpenList>(BreaksRpcService.Service.FindMethodByName("Opens"), query,
+                        TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    held.AddRange(answer.Opens.Select(ClusterWire.Of));
+                }
+                catch (RpcException ex)
+                {
+                    log.LogWarning("cluster: opens of node {Node} in {Count} new shards unknown: {Reason}", node.NodeId, set.Count, ex.Message);
+                }
+            }
+            await host.ReassertAsync(held).ConfigureAwait(false);
+            if (n > 0 || held.Count > 0)
+                log.LogInformation("cluster: {Shards} shards taken: {Restored} durable opens restored, {Held} opens of connected clients reasserted",
+                    shards.Count, n, held.Count);
         };
         membership.ShardReleasing = s =>
         {
@@ -51,11 +139,13 @@ public sealed class ClusterRuntime : IAsyncDisposable
             return Task.CompletedTask;
         };
         membership.Fenced = fenced;
+        membership.MembersGone = host.MembersGoneAsync;
         notifier.Attach(membership);
 
         var table = new GrpcMethodTable();
         new FileStateRpcService(local, membership).MapTo(table);
-        new BreaksRpcService(notifier).MapTo(table);
+        var events = new StrongBox<INodeEvents?>();
+        new BreaksRpcService(notifier, () => directory.Value, () => events.Value).MapTo(table);
         var grpc = new GrpcServer(table, loggers);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -79,7 +169,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
             throw;
         }
         log.LogInformation("cluster: node {Node} serving cluster RPC on {Endpoint}, owning {Count} shards", options.NodeId, endpoint, membership.OwnedShards.Count);
-        return new ClusterRuntime(membership, router, notifier, app);
+        return new ClusterRuntime(membership, router, notifier, app, directory, events, peers);
     }
 
     public async ValueTask DisposeAsync()
@@ -88,6 +178,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
         await _rpc.StopAsync().ConfigureAwait(false);
         await _rpc.DisposeAsync().ConfigureAwait(false);
         ((IDisposable)FileState).Dispose();
+        _peers.Dispose();
         Notifier.Dispose();
     }
 }

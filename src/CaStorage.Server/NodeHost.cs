@@ -122,7 +122,7 @@ internal sealed class NodeHost : IAsyncDisposable
             {
                 StoreWriter = writer,
                 Inspector = localState as CaStorage.State.Inspection.IFileStateInspector,
-                OwnerPrefix = cluster is null ? "" : nodeId + "/",
+                OwnerPrefix = cluster?.OwnerPrefix ?? "",
             };
         });
         var admin = AdminComposition.Plan(options);
@@ -135,6 +135,15 @@ internal sealed class NodeHost : IAsyncDisposable
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
         // Build the server context now so configuration errors surface before listening.
         var ctx = app.Services.GetRequiredService<SmbServerContext>();
+        if (cluster is not null)
+        {
+            // Peers reach this node's sessions, opens and watches; this node reaches theirs.
+            cluster.Directory = ctx;
+            cluster.Events = new SmbNodeEvents(ctx);
+            ctx.EndRemoteSession = cluster.EndSessionElsewhereAsync;
+            ctx.CloseRemoteOpen = cluster.CloseOpenElsewhereAsync;
+            ctx.Notify.Forward = (share, path, action, filter) => cluster.ChangedHere(share, path, (int)action, (int)filter);
+        }
         // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do
         // (a cluster node restores by shard as it takes them).
         var restored = await ctx.FileState.RestoreAsync(CancellationToken.None).ConfigureAwait(false);

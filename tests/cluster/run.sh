@@ -9,6 +9,8 @@
 #   tests/impacket/two_clients.py --target2   lease break delivered across nodes, the waiting open completing
 #                                             after the ack; lock conflict and blocking lock completion
 #   tests/cluster/cross_node.py               sharing violation and delete-on-close seen from the other node
+#   tests/cluster/failover.py                 a client with persistent handles through the front address; its
+#                                             node SIGKILLed 20 times; reclaim, lock and lease kept, data intact
 # Last line: "cluster: N passed, N failed" (the sum).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,6 +64,8 @@ run_part() {
 run_part cluster-cross "$SYS_PYTHON" "$REPO_ROOT/tests/impacket/two_clients.py" \
     --target "127.0.0.31:$port" --target2 "127.0.0.32:$port" --suite cluster-cross
 run_part cluster-cross-node "$SYS_PYTHON" "$HERE/cross_node.py" --target "127.0.0.31:$port" --target2 "127.0.0.33:$port"
+
+run_part cluster-failover "$SYS_PYTHON" "$HERE/failover.py" --front "127.0.0.30:$port" --dir "$dir" --kills "${FAILOVER_KILLS:-20}"
 
 echo "cluster: $passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -1,15 +1,39 @@
 using CaStorage.Rpc;
+using CaStorage.State;
+using Google.Protobuf.Reflection;
 using V1 = CaStorage.Cluster.V1;
 
 namespace CaStorage.Cluster.Rpc;
 
-/// <summary>Breaks.Notify: a shard owner's break for a client connected to this node.</summary>
-internal sealed class BreaksRpcService(ClusterNotifier notifier)
+/// <summary>Breaks.Notify (a shard owner's break for a client connected here) and Breaks.Opens (this node's clients' opens).</summary>
+internal sealed class BreaksRpcService(ClusterNotifier notifier, Func<IOpenDirectory?> directory, Func<INodeEvents?> events)
 {
-    public void MapTo(GrpcMethodTable t) =>
-        t.MapUnary<V1.BreakNotice, V1.Empty>(V1.ClusterReflection.Descriptor.Services.Single(s => s.Name == "Breaks").FindMethodByName("Notify"), (n, _) =>
+    internal static readonly ServiceDescriptor Service = V1.ClusterReflection.Descriptor.Services.Single(s => s.Name == "Breaks");
+
+    public void MapTo(GrpcMethodTable t)
+    {
+        t.MapUnary<V1.BreakNotice, V1.Empty>(Service.FindMethodByName("Notify"), (n, _) =>
         {
             notifier.Deliver(n);
             return ValueTask.FromResult(new V1.Empty());
         });
+        t.MapUnary<V1.ShardList, V1.OpenList>(Service.FindMethodByName("Opens"), (q, _) =>
+        {
+            var list = new V1.OpenList();
+            if (directory() is { } d) list.Opens.AddRange(d.ConnectedOpens(q.Shards.ToHashSet()).Select(ClusterWire.Of));
+            return ValueTask.FromResult(list);
+        });
+        t.MapUnary<V1.SessionCall, V1.Empty>(Service.FindMethodByName("EndSession"), async (q, _) =>
+        {
+            if (events() is { } e) await e.EndSessionAsync(q.SessionId, q.User).ConfigureAwait(false);
+            return new V1.Empty();
+        });
+        t.MapUnary<V1.OpenRef, V1.BoolResult>(Service.FindMethodByName("CloseOpen"), async (q, _) =>
+            new V1.BoolResult { Value = events() is { } e && await e.CloseOpenAsync(new OpenId(q.Open)).ConfigureAwait(false) });
+        t.MapUnary<V1.ChangeEvent, V1.Empty>(Service.FindMethodByName("Changed"), (q, _) =>
+        {
+            events()?.Changed(q.Share, q.Path, (int)q.Action, (int)q.Filter);
+            return ValueTask.FromResult(new V1.Empty());
+        });
+    }
 }

@@ -74,6 +74,20 @@ internal static class ClusterWire
 
     private static LeaseGrant Of(V1.LeaseGrant l) => new(Of(l.Id), (LeaseState)l.State, (ushort)l.Epoch, l.Breaking, l.Version, Guid(l.ParentKey));
 
+    public static V1.HeldOpen Of(ReassertedOpen o)
+    {
+        var m = new V1.HeldOpen
+        {
+            Request = Of(o.Request), Oplock = o.Oplock, Lease = o.Lease is { } l ? Of(l) : null,
+            Durable = o.Durable is { } g ? new V1.DurableGrant { TimeoutMs = g.TimeoutMs, Persistent = g.Persistent } : null,
+        };
+        m.Locks.AddRange(o.Locks.Select(Of));
+        return m;
+    }
+
+    public static ReassertedOpen Of(V1.HeldOpen m) => new(Of(m.Request), (byte)m.Oplock, m.Lease is { } l ? Of(l) : null,
+        m.Locks.Select(Of).ToArray(), m.Durable is { } g ? new DurableGrant(g.TimeoutMs, g.Persistent) : null);
+
     public static V1.CloseResult Of(CloseOutcome o) => new() { DeleteNow = o.DeleteNow, WasLast = o.WasLast, Lease = o.Lease is { } l ? Of(l) : null };
     public static CloseOutcome Of(V1.CloseResult r) => new(r.DeleteNow, r.WasLast, r.Lease is { } l ? Of(l) : null);
 

@@ -39,6 +39,9 @@ internal sealed partial class SmbConnection
     /// </summary>
     internal void SendLeaseBreak(LeaseId lease, LeaseState current, LeaseState newState, ushort newEpoch, bool ackRequired, int version)
     {
+        // The opens under the lease hold what the break leaves them (told to a new shard owner after a failover).
+        foreach (var o in Opens)
+            if (o.Lease == lease && o.LeaseGrant is { } g) o.LeaseGrant = g with { State = newState, Epoch = newEpoch };
         var output = NewNotification(out var start);
         try
         {

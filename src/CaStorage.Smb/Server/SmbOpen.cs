@@ -41,7 +41,13 @@ internal sealed class SmbOpen
     public LeaseId? Lease { get; set; }
     /// <summary>Data was written through this open: its close reports the change to directory watches.</summary>
     public bool Written { get; set; }
-    /// <summary>The lease as granted at create (a replayed create answers with it).</summary>
+    /// <summary>What the open asked of the state tier (told again to a new shard owner after a failover).</summary>
+    public OpenRequest? StateRequest { get; set; }
+
+    /// <summary>The byte-range locks this open holds, as the wire saw them granted (for the same purpose).</summary>
+    public List<LockRange> LockMirror { get; } = [];
+
+    /// <summary>The lease as granted at create, then as breaks left it (a replayed create answers with it).</summary>
     public LeaseGrant? LeaseGrant { get; set; }
     /// <summary>Durability granted (DHnQ/DH2Q); such an open outlives its connection.</summary>
     public DurableGrant? Durable { get; set; }

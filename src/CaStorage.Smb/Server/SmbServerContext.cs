@@ -42,7 +42,7 @@ public sealed record SmbServerSettings
 }
 
 /// <summary>Everything the connections of one node share: settings, shares, users, the state tier.</summary>
-public sealed partial class SmbServerContext
+public sealed partial class SmbServerContext : IOpenDirectory
 {
     private readonly ConcurrentDictionary<string, SmbShare> _shares = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
@@ -79,6 +79,16 @@ public sealed partial class SmbServerContext
     public IFileStateService FileState { get; }
     /// <summary>The operators' view of the state tier (this node's file actors), when <see cref="FileState"/> routes elsewhere.</summary>
     public CaStorage.State.Inspection.IFileStateInspector? Inspector { get; init; }
+
+    /// <summary>In a cluster: ends a session another node holds (PreviousSessionId of a reconnect here).</summary>
+    public Func<ulong, string, Task>? EndRemoteSession { get; set; }
+
+    /// <summary>In a cluster: closes an open whose client is on another node; true when one did.</summary>
+    public Func<OpenId, Task<bool>>? CloseRemoteOpen { get; set; }
+
+    /// <summary>Does this node hold that session for that user?</summary>
+    public bool HoldsSession(ulong id, string user) =>
+        _sessions.TryGetValue(id, out var s) && string.Equals(s.User?.Name, user, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>"node/" in a cluster: opens are tagged with the node that holds their connection, for breaks.</summary>
     public string OwnerPrefix { get; init; } = "";
@@ -127,6 +137,21 @@ public sealed partial class SmbServerContext
     internal bool IsCreatePending(Guid client, Guid create) => _pendingCreates.ContainsKey((client, create));
 
     internal void TrackOpen(SmbOpen open) => _opens[open.Id] = open;
+
+    /// <summary>Connected opens of files in these shards, as this node's clients hold them (for a new shard owner).</summary>
+    public IReadOnlyList<ReassertedOpen> ConnectedOpens(IReadOnlySet<int> shards)
+    {
+        var list = new List<ReassertedOpen>();
+        foreach (var o in _opens.Values)
+        {
+            if (o.Closed != 0 || o.StateRequest is not { } req || !shards.Contains(OpenId.ShardOf(o.Key))) continue;
+            LockRange[] locks;
+            lock (o.LockMirror) locks = [.. o.LockMirror];
+            list.Add(new ReassertedOpen(req with { Owner = OwnerOf(o.Session.Connection) }, o.Lease is null ? o.OplockLevel : OplockLevel.None,
+                o.LeaseGrant, locks, o.Durable));
+        }
+        return list;
+    }
     internal void UntrackOpen(SmbOpen open) => _opens.TryRemove(new KeyValuePair<OpenId, SmbOpen>(open.Id, open));
     internal bool TryGetOpen(OpenId id, out SmbOpen open) => _opens.TryGetValue(id, out open!);
     public int OpenCount => _opens.Count;

@@ -77,6 +77,8 @@ internal sealed partial class FileActor
                 Save(m.Open);
                 Reply(m.Reply, true);
                 break;
+            case Reassert m: Reply(m.Reply, DoReassert(m.Open)); break;
+            case OwnersGone m: Reply(m.Reply, DoOwnersGone(m.Prefixes)); break;
             case QueryDurable m: m.Reply.TrySetResult(_opens.TryGetValue(m.Open, out var q) && q.Durable is not null ? Snapshot(q) : null); break;
         }
     }
@@ -306,6 +308,68 @@ internal sealed partial class FileActor
 
     private static bool SamePath(string stored, string requested) =>
         string.Equals(stored.Replace('/', '\\').Trim('\\'), requested.Replace('/', '\\').Trim('\\'), StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The clients of a dead member lost their connections all at once: as MS-SMB2 3.3.7.1 for each of their opens.</summary>
+    private (List<OpenId>, List<(OpenId, LeaseId?)>) DoOwnersGone(IReadOnlyList<string> prefixes)
+    {
+        var disconnected = new List<OpenId>();
+        var closed = new List<(OpenId, LeaseId?)>();
+        foreach (var e in _opens.Values.ToList())
+        {
+            var owner = e.Request.Owner;
+            if (!prefixes.Any(p => owner.StartsWith(p, StringComparison.Ordinal))) continue;
+            if (e.Durable is { Disconnected: true }) continue;
+            var id = e.Request.Open;
+            if (DoDisconnect(id, e.Durable?.Position ?? 0)) disconnected.Add(id);
+            else closed.Add((id, DoClose(id).Lease));
+        }
+        return (disconnected, closed);
+    }
+
+    /// <summary>
+    /// A new owner of this file's shard hears of an open a connected client holds (through any node): it goes into the
+    /// table as it is, without conflict checks (it was granted by the previous owner); a restored durable open of the
+    /// same id is connected again.
+    /// </summary>
+    private bool DoReassert(ReassertedOpen o)
+    {
+        var id = o.Request.Open;
+        if (_opens.TryGetValue(id, out var existing))
+        {
+            existing.Request = existing.Request with { Owner = o.Request.Owner };
+            existing.Oplock = o.Oplock;
+            if (existing.Durable is { } d)
+            {
+                d.Disconnected = false;
+                d.DisconnectedAtMs = null;
+                d.Expiry?.Dispose();
+                d.Expiry = null;
+                d.Generation = new object();
+            }
+            if (existing.Lease is { } lid && _leases.TryGetValue(lid, out var held)) held.Owner = o.Request.Owner;
+            Save(existing);
+            return false;
+        }
+        var e = new OpenEntry(o.Request) { Oplock = o.Oplock };
+        if (o.Durable is { } g && o.Request.Durable is { } dr) e.Durable = new DurableState(dr, g);
+        if (o.Lease is { } lg)
+        {
+            if (!_leases.TryGetValue(lg.Id, out var lease))
+            {
+                lease = new LeaseEntry(lg.Id, lg.Version, lg.ParentKey, o.Request.Owner) { State = lg.State, Epoch = lg.Epoch };
+                _leases[lg.Id] = lease;
+            }
+            lease.Opens++;
+            e.Lease = lg.Id;
+        }
+        _opens[id] = e;
+        foreach (var l in o.Locks)
+            if (!_locks.Contains(new HeldLock(id, l.Offset, l.Length, l.Exclusive))) _locks.Add(new HeldLock(id, l.Offset, l.Length, l.Exclusive));
+        Volatile.Write(ref _lockCount, _locks.Count);
+        RecountReadCachers();
+        Save(e);
+        return true;
+    }
 
     /// <summary>After a restart: the open comes back disconnected, with its share mode, locks and lease, for the rest of its timeout.</summary>
     private bool DoRestore(DurableOpenRecord r)

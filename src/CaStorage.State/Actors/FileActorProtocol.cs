@@ -34,5 +34,7 @@ internal static class FileActorProtocol
     internal sealed record Expire(OpenId Open, object Generation) : Command;
     internal sealed record Restore(Persistence.DurableOpenRecord Record, TaskCompletionSource<bool> Reply) : Command;
     internal sealed record UpdatePath(OpenId Open, string Path, TaskCompletionSource<bool> Reply) : Command;
+    internal sealed record OwnersGone(IReadOnlyList<string> Prefixes, TaskCompletionSource<(List<OpenId> Disconnected, List<(OpenId, LeaseId?)> Closed)> Reply) : Command;
+    internal sealed record Reassert(ReassertedOpen Open, TaskCompletionSource<bool> Reply) : Command;
     internal sealed record QueryDurable(OpenId Open, TaskCompletionSource<Persistence.DurableOpenRecord?> Reply) : Command;
 }

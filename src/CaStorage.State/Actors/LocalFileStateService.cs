@@ -192,6 +192,40 @@ internal sealed partial class LocalFileStateService : IFileStateService, IShardH
                 _leaseIndex.Remove(id);
     }
 
+    public async Task MembersGoneAsync(IReadOnlyList<string> ownerPrefixes)
+    {
+        var actors = new List<FileActor>();
+        foreach (var d in _shards)
+            lock (d) actors.AddRange(d.Values);
+        foreach (var a in actors)
+        {
+            var tcs = Tcs<(List<OpenId> Disconnected, List<(OpenId, LeaseId?)> Closed)>();
+            Send(a.Key, new OwnersGone(ownerPrefixes, tcs));
+            var (disconnected, closed) = await tcs.Task.ConfigureAwait(false);
+            foreach (var id in disconnected) _durable.SetDisconnected(id, true);
+            foreach (var (id, lease) in closed)
+            {
+                if (lease is { } l) ReleaseLease(l);
+                _durable.Remove(id);
+            }
+        }
+    }
+
+    public async Task ReassertAsync(IReadOnlyList<ReassertedOpen> opens)
+    {
+        foreach (var o in opens)
+        {
+            var r = o.Request;
+            if (o.Lease is { } l) RetainLease(l.Id, r.File);
+            var tcs = Tcs<bool>();
+            Send(r.File, new Reassert(o, tcs));
+            var added = await tcs.Task.ConfigureAwait(false);
+            if (!added && o.Lease is { } again) ReleaseLease(again.Id); // the restored open already counted it
+            if (r.Durable is { } d) _durable.Add(r.Open, r.File, d);
+            _durable.SetDisconnected(r.Open, false);
+        }
+    }
+
     private async Task<int> RestoreAsync(IReadOnlyList<DurableOpenRecord> records)
     {
         var restored = 0;

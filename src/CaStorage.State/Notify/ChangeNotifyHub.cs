@@ -31,6 +31,9 @@ public sealed class ChangeNotifyHub
 
     public int WatchCount { get { lock (_lock) return _byShare.Values.Sum(l => l.Count); } }
 
+    /// <summary>Changes made here are also told to the other nodes of a cluster (their clients' watches see them).</summary>
+    public Action<string, string, NotifyAction, NotifyFilter>? Forward { get; set; }
+
     /// <summary>
     /// The directory at <paramref name="directory"/> became delete-pending: waits on it end with STATUS_DELETE_PENDING
     /// (Windows; Samba's notify_cancel_deleted; smb2.notify.rmdir1-4).
@@ -50,6 +53,13 @@ public sealed class ChangeNotifyHub
 
     /// <summary>Reports a change of the entry at <paramref name="path"/> (share-relative).</summary>
     public void Report(string share, string path, NotifyAction action, NotifyFilter filter)
+    {
+        Forward?.Invoke(share, path, action, filter);
+        Deliver(share, path, action, filter);
+    }
+
+    /// <summary>A change to hand to this node's watches only (one a peer reported).</summary>
+    public void Deliver(string share, string path, NotifyAction action, NotifyFilter filter)
     {
         NotifyWatch[] candidates;
         lock (_lock)

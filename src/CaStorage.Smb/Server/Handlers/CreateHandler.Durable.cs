@@ -87,6 +87,8 @@ internal static partial class CreateHandler
             await open.Session.Connection.CloseOpenAsync(open).ConfigureAwait(false);
             return;
         }
+        // Its client is on another node of the cluster: closed there, as its own CLOSE would.
+        if (c.Server.CloseRemoteOpen is { } closeRemote && await closeRemote(id).ConfigureAwait(false)) return;
         // Disconnected: only the state tier holds it.
         await c.Server.FileState.CloseAsync(key, id).ConfigureAwait(false);
     }
@@ -158,7 +160,21 @@ internal static partial class CreateHandler
             DurableVersion = rec.DurableVersion,
             Position = rec.Position,
             CreateAction = CreateAction.Opened,
+            StateRequest = new OpenRequest
+            {
+                File = rec.File, Open = rec.Id, Access = rec.Access, Share = rec.ShareAccess, IsDirectory = rec.IsDirectory,
+                DeleteOnClose = rec.DeleteOnClose, Owner = c.Server.OwnerOf(c),
+                RequestedOplock = decision.Lease is null ? decision.Oplock : OplockLevel.Lease,
+                Lease = decision.Lease is { } lg ? new LeaseRequest(lg.Id, lg.State, lg.Version, lg.ParentKey, lg.Epoch) : null,
+                Durable = new DurableRequest
+                {
+                    Version = rec.DurableVersion, TimeoutMs = rec.TimeoutMs, Persistent = rec.Persistent, CreateGuid = rec.CreateGuid,
+                    ClientGuid = rec.ClientGuid, AppInstanceId = rec.AppInstanceId, SessionId = session.Id, UserName = rec.UserName,
+                    UserSid = rec.UserSid, Path = rec.Path, CreateOptions = rec.CreateOptions,
+                },
+            },
         };
+        open.LockMirror.AddRange(rec.Locks);
         c.AddOpen(open);
         r.Compound.LastOpen = open;
         // A reconnect answers without durable contexts; the lease context comes back when one was sent.

@@ -139,7 +139,7 @@ internal static partial class CreateHandler
         var openId = OpenId.New(key);
         var truncates = action is CreateAction.Overwritten or CreateAction.Superseded;
         var wants = new Wants(contexts.Any(x => x.Name == "MxAc"), contexts.Any(x => x.Name == "QFid"), durable.RequestVersion);
-        var pending = c.Server.FileState.OpenAsync(new OpenRequest
+        var stateRequest = new OpenRequest
         {
             File = key,
             Open = openId,
@@ -152,11 +152,13 @@ internal static partial class CreateHandler
             RequestedOplock = requestedOplock,
             Lease = lease,
             Durable = ToDurableRequest(c, r, tree, durable, file, options),
-        }, ct);
+        };
+        var pending = c.Server.FileState.OpenAsync(stateRequest, ct);
         var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants,
-            CreateAccess.Maximal(tree, vr.Value!));
-        // A durable open waits for its store commit (milliseconds): that is not worth an interim response, a break is.
-        if (!pending.IsCompleted && durable.RequestVersion != 0)
+            CreateAccess.Maximal(tree, vr.Value!)) { StateRequest = stateRequest };
+        // A durable open waits for its store commit, an open of a file whose shard another node owns for the owner's
+        // answer (milliseconds): that is not worth an interim response (nor breaking up a compound); a break is.
+        if (!pending.IsCompleted)
         {
             var t = pending.AsTask();
             await Task.WhenAny(t, Task.Delay(CommitGrace, ct)).ConfigureAwait(false);
@@ -187,7 +189,7 @@ internal static partial class CreateHandler
     }
 
     /// <param name="DurableVersion">1 (DHnQ) or 2 (DH2Q): answer with that context when durability is granted.</param>
-    /// <summary>How long a durable CREATE waits for its store commit before answering STATUS_PENDING.</summary>
+    /// <summary>How long a CREATE waits for the state tier's answer before answering STATUS_PENDING.</summary>
     private static readonly TimeSpan CommitGrace = TimeSpan.FromMilliseconds(200);
 
     private sealed record Wants(bool MaximalAccess, bool FileId, int DurableVersion);
@@ -201,6 +203,7 @@ internal static partial class CreateHandler
         CreateOptions Options, uint FileAttributes, CreateAction Action, bool Truncates, VfsFileInfo Info, Wants Wants, AccessMask MaximalAccess)
     {
         public SmbOpen? Open { get; private set; }
+        public OpenRequest? StateRequest { get; init; }
 
         public async ValueTask<NtStatus> RunAsync(OpenDecision decision, ResponseBuffer o, int responseStart)
         {
@@ -225,6 +228,7 @@ internal static partial class CreateHandler
                 Durable = decision.Durable,
                 DurableVersion = Wants.DurableVersion,
                 ReplayEligible = Wants.DurableVersion == 2,
+                StateRequest = StateRequest,
                 CreateAction = Action,
             };
             C.AddOpen(open);

@@ -45,6 +45,7 @@ internal static class LockHandler
                 // The sequence goes with the first element: a replayed request is recognised before anything is undone.
                 var u = await state.UnlockAsync(open.Key, open.Id, [range], i == 0 ? sequence : null).ConfigureAwait(false);
                 if (u != NtStatus.Success) return u;
+                Unmirror(open, range);
             }
             WriteResponse(r.Out);
             return NtStatus.Success;
@@ -64,6 +65,7 @@ internal static class LockHandler
             cts.Dispose();
             var done = await pending.ConfigureAwait(false);
             if (done != NtStatus.Success) return done;
+            Mirror(open, ranges);
             WriteResponse(r.Out);
             return NtStatus.Success;
         }
@@ -75,7 +77,11 @@ internal static class LockHandler
             using (ct.Register(() => cts.Cancel()))
             {
                 var result = await task.ConfigureAwait(false);
-                if (result == NtStatus.Success) WriteResponse(o);
+                if (result == NtStatus.Success)
+                {
+                    Mirror(open, ranges);
+                    WriteResponse(o);
+                }
                 return result;
             }
         });
@@ -113,6 +119,21 @@ internal static class LockHandler
             ranges.Add(range);
         }
         return NtStatus.Success;
+    }
+
+    // The locks an open holds, kept beside the state tier's: a new shard owner learns them from here after a failover.
+    private static void Mirror(SmbOpen open, IReadOnlyList<LockRange> ranges)
+    {
+        lock (open.LockMirror) open.LockMirror.AddRange(ranges);
+    }
+
+    private static void Unmirror(SmbOpen open, LockRange range)
+    {
+        lock (open.LockMirror)
+        {
+            var i = open.LockMirror.FindIndex(l => l.Offset == range.Offset && l.Length == range.Length);
+            if (i >= 0) open.LockMirror.RemoveAt(i);
+        }
     }
 
     private static void WriteResponse(ResponseBuffer o)

@@ -24,10 +24,19 @@ internal static partial class SessionSetupHandler
         if (logoffOnFailure is { } failed) await c.LogoffSessionAsync(failed).ConfigureAwait(false);
         // PreviousSessionId: the same user's earlier session (after a reconnect) is torn down; its durable opens stay,
         // disconnected, for this session to reclaim.
-        if (status == NtStatus.Success && previous != 0 && previous != r.Session?.Id
-            && c.Server.TryGetSession(previous, out var old) && old.User?.Name is { } oldUser
-            && string.Equals(oldUser, r.Session?.User?.Name, StringComparison.OrdinalIgnoreCase))
-            await old.Connection.LogoffSessionAsync(old).ConfigureAwait(false);
+        if (status == NtStatus.Success && previous != 0 && previous != r.Session?.Id)
+        {
+            if (c.Server.TryGetSession(previous, out var old))
+            {
+                if (old.User?.Name is { } oldUser && string.Equals(oldUser, r.Session?.User?.Name, StringComparison.OrdinalIgnoreCase))
+                    await old.Connection.LogoffSessionAsync(old).ConfigureAwait(false);
+            }
+            else if (c.Server.EndRemoteSession is { } endRemote && r.Session?.User?.Name is { } user)
+            {
+                // The old session may be on another node of the cluster (the client came back through the front).
+                await endRemote(previous, user).ConfigureAwait(false);
+            }
+        }
         return status;
     }
 
