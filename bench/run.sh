@@ -5,6 +5,7 @@
 #   bench/run.sh [--only PARTS] [--servers castorage,samba]
 #                [--size-mib 1024] [--files 2000] [--sessions 1000] [--repeat 3]
 #                [--lock-depths 1,8] [--clients 8] [--seconds 3] [--data-dir DIR]
+#                [--durable-clients 1,16] [--files-per-dir 256]
 #
 # PARTS (comma-separated, default all):
 #   throughput  (a) sequential write and read of one file (default 1 GiB):
@@ -26,10 +27,30 @@
 #               sequential). Client: bench/CaStorage.Bench (C#, built here
 #               with dotnet build -c Release; not part of CaStorage.sln);
 #               --seconds measured after 1 s of warm-up; best of --repeat
+#   durable     (g) the cost of durability: create (a new file) + write
+#               4 KiB + close, files/s, by each of --durable-clients
+#               concurrent clients (one connection and session each, each
+#               sequential; bench/CaStorage.Bench `files`, SMB 3.0.2), on
+#               CaStorage's plain share (no durable context), on its CA
+#               share (DH2Q persistent: state committed to the store before
+#               each CREATE reply, write-through writes), and on Samba's
+#               plain share (no durable context) as the reference; the
+#               grants are checked (every CA create must come back
+#               persistent). For the CA runs, the state store's commits/s
+#               and mean batch size (mutations per commit) over the measured
+#               window, from CaStorage's /metrics. Each client puts its
+#               files in directories of its own, a new one every
+#               --files-per-dir files (0: all in one directory, which then
+#               grows by thousands of files a run: both servers scan the
+#               directory on each create of a new name, for a name that
+#               differs only in case, and that scan then dominates).
+#               --seconds after 1 s of warm-up; best of --repeat
 #
 # Both servers keep their files under --data-dir (default: a directory in
 # /dev/shm when that tmpfs takes user and security xattrs, as Samba's
 # streams_xattr/acl_xattr need; else /tmp), so the disk is not measured.
+# CaStorage's state store (SQLite) lives there too: for (g) with a disk's
+# fsync cost, give --data-dir a directory on a disk (e.g. /var/tmp).
 #
 # Needs root (smbd), smbclient, smbd, python3-impacket, and for CaStorage
 # the Release build (dotnet build -c Release CaStorage.sln). A server that
@@ -41,7 +62,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../tests/lib/common.sh
 source "$HERE/../tests/lib/common.sh"
 
-parts="throughput,small,sessions,locking"
+parts="throughput,small,sessions,locking,durable"
 servers="castorage,samba"
 size_mib=1024
 nfiles=2000
@@ -52,6 +73,8 @@ data_base=""
 lock_depths="1,8"
 nclients=8
 bench_seconds=3
+durable_clients="1,16"
+files_per_dir=256
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --only) parts="$2"; shift 2 ;;
@@ -65,26 +88,28 @@ while [[ $# -gt 0 ]]; do
         --lock-depths) lock_depths="$2"; shift 2 ;;
         --clients) nclients="$2"; shift 2 ;;
         --seconds) bench_seconds="$2"; shift 2 ;;
+        --durable-clients) durable_clients="$2"; shift 2 ;;
+        --files-per-dir) files_per_dir="$2"; shift 2 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) die "unknown argument $1" ;;
     esac
 done
 has_part() { [[ ",$parts," == *",$1,"* ]]; }
 for p in ${parts//,/ }; do
-    case "$p" in throughput|small|sessions|locking) ;; *) die "unknown part '$p'" ;; esac
+    case "$p" in throughput|small|sessions|locking|durable) ;; *) die "unknown part '$p'" ;; esac
 done
 for s in ${servers//,/ }; do
     case "$s" in castorage|samba) ;; *) die "unknown server '$s'" ;; esac
 done
 
-need smbclient timeout sha256sum
+need smbclient timeout sha256sum curl
 [[ -x "$SYS_PYTHON" ]] || die "missing $SYS_PYTHON"
 if has_part sessions; then
     "$SYS_PYTHON" -c 'import impacket' 2>/dev/null || die "python3-impacket is not installed"
 fi
 bench_dll="$HERE/CaStorage.Bench/bin/Release/net10.0/CaStorage.Bench.dll"
 bench_error=""
-if has_part locking; then
+if has_part locking || has_part durable; then
     need dotnet
     log "building bench/CaStorage.Bench (Release)"
     mkdir -p "$REPO_ROOT/artifacts/bench"
@@ -161,14 +186,21 @@ best() {  # best CURRENT NEW -> the larger
 }
 
 # ---- per server ----
-srv_host="" srv_port="" mem_arg=()
+srv_host="" srv_port="" mem_arg=() metrics_url=""
 start_server() {
     local s="$1"
     case "$s" in
         castorage)
             srv_host=127.0.0.1
             srv_port="$(free_port "$srv_host")"
-            if ! start_castorage "$srv_host" "$srv_port" "$data/castorage" "$logdir/castorage-server.log"; then
+            local mport
+            mport="$(free_port "$srv_host")"
+            metrics_url="http://$srv_host:$mport/metrics"
+            mkdir -p "$data/castorage/share" "$data/castorage/ca"
+            # Own metrics port, no admin port: other servers on this machine keep the default ones.
+            if ! start_castorage "$srv_host" "$srv_port" "$data/castorage" "$logdir/castorage-server.log" \
+                --share "share=$data/castorage/share" --share "ca=$data/castorage/ca,ca" \
+                --metrics "$srv_host:$mport" --admin off; then
                 R[$s.error]="server did not start (is it built? log: $logdir/castorage-server.log)"
                 return 1
             fi
@@ -272,35 +304,65 @@ run_sessions() {
     sessions_pid=""
 }
 
-# bench_run SERVER METRIC ARGS... : best of --repeat runs of CaStorage.Bench; R[SERVER.METRIC]
+# bench_run SERVER METRIC ARGS... : best of --repeat runs of CaStorage.Bench; R[SERVER.METRIC], every run's
+# value in R[SERVER.METRIC.runs], the best run's GRANTS and STORE lines (files mode) in R[SERVER.METRIC.grants]
+# and R[SERVER.METRIC.store]. The client's output goes to $bench_log.
+bench_log=""
 bench_run() {
-    local s="$1" metric="$2" r line v best_v="" o
+    local s="$1" metric="$2" r line v best_v="" o runs=""
     shift 2
     if [[ -n "$bench_error" ]]; then R[$s.$metric]="n/a"; return; fi
     for ((r = 1; r <= repeat; r++)); do
         o="$(timeout -k 5 300 dotnet "$bench_dll" "$@" --host "$srv_host" --port "$srv_port" \
             --user "$TEST_USER1" --pass "$TEST_PASS1" --seconds "$bench_seconds" --warmup 1 2>&1)" || true
-        printf '%s\n' "$o" >>"$logdir/locking-$s.log"
+        printf '%s\n' "$o" >>"$bench_log"
         line="$(grep -m1 '^RESULT ' <<<"$o" || true)"
         if [[ -z "$line" ]]; then
             R[$s.$metric]="error"
-            log "$s $metric failed: $(grep -m1 -v '^RESULT ' <<<"$o" || echo 'no output')"
+            log "$s $metric failed: $(grep -m1 -vE '^(RESULT|GRANTS|STORE) ' <<<"$o" || echo 'no output')"
             return
         fi
         v="${line##* }"
-        best_v="$(best "$best_v" "$v")"
-        log "  $s run $r: $(grep -v '^RESULT ' <<<"$o" | tail -n 1)"
+        runs="${runs:+$runs/}$v"
+        if [[ "$(best "$best_v" "$v")" != "$best_v" ]]; then
+            best_v="$v"
+            R[$s.$metric.grants]="$(grep -m1 '^GRANTS ' <<<"$o" | cut -d' ' -f2- || true)"
+            R[$s.$metric.store]="$(grep -m1 '^STORE ' <<<"$o" | cut -d' ' -f2- || true)"
+        fi
+        log "  $s run $r: $(grep -vE '^(RESULT|GRANTS|STORE) ' <<<"$o" | tail -n 1)"
     done
     R[$s.$metric]="$best_v"
+    R[$s.$metric.runs]="$runs"
 }
 
 run_locking() {
     local s="$1" d
-    : >"$logdir/locking-$s.log"
+    bench_log="$logdir/locking-$s.log"
+    : >"$bench_log"
     for d in ${lock_depths//,/ }; do
         bench_run "$s" "lock_d$d" locks --depth "$d"
     done
     bench_run "$s" open_close opens --clients "$nclients"
+}
+
+# (g): files/s on the plain share (both servers) and, on CaStorage, on the CA share with persistent handles.
+run_durable() {
+    local s="$1" n
+    bench_log="$logdir/durable-$s.log"
+    : >"$bench_log"
+    for n in ${durable_clients//,/ }; do
+        bench_run "$s" "files_plain_c$n" files --clients "$n" --share share --durable none --files-per-dir "$files_per_dir"
+        if [[ $s == castorage ]]; then
+            bench_run "$s" "files_ca_c$n" files --clients "$n" --share ca --durable persistent --files-per-dir "$files_per_dir" \
+                --metrics "$metrics_url"
+            # Every create must have come back persistent, else the figure is not the one asked for.
+            local g="${R[$s.files_ca_c$n.grants]:-}"
+            if [[ -n "$g" ]] && ! awk '{ exit !($2 > 0 && $2 == $6) }' <<<"$g"; then
+                log "castorage: CA share, $n clients: not every create was granted a persistent handle ($g)"
+                R[$s.files_ca_c$n]="error"
+            fi
+        fi
+    done
 }
 
 for s in ${servers//,/ }; do
@@ -327,6 +389,7 @@ for s in ${servers//,/ }; do
     fi
     has_part sessions && run_sessions "$s"
     has_part locking && run_locking "$s"
+    has_part durable && run_durable "$s"
     stop_server "$s"
 done
 
@@ -335,10 +398,10 @@ val() { local v="${R[$1]:-}"; if [[ -n "$v" ]]; then echo "$v"; elif [[ -n "${R[
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b + 0 != 0) printf "%.2f", a / b; else print "-" }'
 }
-row() {  # row LABEL METRIC
+row() {  # row LABEL METRIC [SAMBA_METRIC]
     local c s
     c="$(val "castorage.$2")"
-    s="$(val "samba.$2")"
+    s="$(val "samba.${3:-$2}")"
     printf '%-54s %10s %10s %9s\n' "$1" "$c" "$s" "$(ratio "$c" "$s")"
 }
 echo
@@ -369,12 +432,28 @@ if has_part locking; then
     done
     row "(f) open+close/s of 1 file, $nclients clients (higher)" open_close
 fi
+if has_part durable; then
+    for n in ${durable_clients//,/ }; do
+        row "(g) new file+write 4 KiB+close/s, plain, $n clients" "files_plain_c$n"
+        row "(g) same, CA share+persistent, $n clients (vs plain)" "files_ca_c$n" "files_plain_c$n"
+    done
+fi
 for s in castorage samba; do
     [[ -n "${R[$s.error]:-}" ]] && echo "note: $s: ${R[$s.error]}"
     [[ -n "${R[$s.sess_detail]:-}" ]] && echo "note: $s sessions ($nsessions): ${R[$s.sess_detail]}"
     [[ -n "${R[$s.hwm]:-}" ]] && echo "note: $s VmHWM after (a)+(b): ${R[$s.hwm]} MiB"
 done
 [[ -n "$bench_error" ]] && echo "note: $bench_error"
+if has_part durable; then
+    for n in ${durable_clients//,/ }; do
+        echo "note: (g) $n client(s): CaStorage CA/plain $(ratio "$(val "castorage.files_ca_c$n")" "$(val "castorage.files_plain_c$n")") (the cost of durability);" \
+            "runs files/s: CaStorage plain ${R[castorage.files_plain_c$n.runs]:--}, CA ${R[castorage.files_ca_c$n.runs]:--}, Samba plain ${R[samba.files_plain_c$n.runs]:--}"
+        echo "note: (g) $n client(s), CaStorage CA, best run: grants ${R[castorage.files_ca_c$n.grants]:--}; store ${R[castorage.files_ca_c$n.store]:--}"
+    done
+    last="${durable_clients##*,}"
+    echo "note: (g) target: CaStorage CA share >= 0.5 x Samba plain share with $last clients: $(ratio "$(val "castorage.files_ca_c$last")" "$(val "samba.files_plain_c$last")")"
+    echo "note: (g) client bench/CaStorage.Bench files, SMB 3.0.2 unsigned, ${bench_seconds}s after 1s warm-up, best of $repeat, $files_per_dir files per directory (0: one directory); server data and CaStorage's SQLite store on $data_base; per-step latencies in $logdir/durable-*.log"
+fi
 if has_part locking; then
     echo "note: (e)/(f) client bench/CaStorage.Bench, SMB 3.0.2 unsigned, ${bench_seconds}s after 1s warm-up, best of $repeat; client CPU use in $logdir/locking-*.log"
 fi

@@ -8,7 +8,7 @@ namespace CaStorage.Bench;
 
 /// <summary>
 /// A minimal synchronous SMB 3.0.2 client over one TCP connection: NEGOTIATE, NTLMv2 SESSION_SETUP (raw NTLMSSP
-/// tokens, no signing, no encryption), TREE_CONNECT, then CREATE / CLOSE / LOCK built into reusable buffers so
+/// tokens, no signing, no encryption), TREE_CONNECT, then CREATE / WRITE / CLOSE / LOCK built into reusable buffers so
 /// the client costs little per request. Requests may be pipelined: <see cref="SendLock"/> and friends only send;
 /// <see cref="Receive"/> returns the next response (interim STATUS_PENDING answers are skipped).
 /// </summary>
@@ -20,23 +20,31 @@ internal sealed class BenchClient : IDisposable
     private const int HeaderSize = 64;
 
     private readonly Socket _socket;
-    private readonly byte[] _tx = new byte[4096];
+    private readonly byte[] _tx = new byte[8192];
     private byte[] _rx = new byte[256 * 1024];
     private int _rxStart;
     private int _rxEnd;
+    private readonly uint _capabilities;
     private ulong _messageId;
     private ulong _sessionId;
     private uint _treeId;
 
-    private BenchClient(Socket socket) => _socket = socket;
+    private BenchClient(Socket socket, uint capabilities)
+    {
+        _socket = socket;
+        _capabilities = capabilities;
+    }
 
-    public static BenchClient Connect(string host, int port, string user, string password, string share)
+    /// <summary>SMB2_GLOBAL_CAP_PERSISTENT_HANDLES, for the NEGOTIATE request's Capabilities.</summary>
+    public const uint CapPersistentHandles = 0x10;
+
+    public static BenchClient Connect(string host, int port, string user, string password, string share, uint capabilities = 0)
     {
         var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         s.ReceiveTimeout = 30_000;
         s.SendTimeout = 30_000;
         s.Connect(host, port);
-        var c = new BenchClient(s);
+        var c = new BenchClient(s, capabilities);
         try
         {
             c.Negotiate();
@@ -163,6 +171,7 @@ internal sealed class BenchClient : IDisposable
         BinaryPrimitives.WriteUInt16LittleEndian(b, 36);
         BinaryPrimitives.WriteUInt16LittleEndian(b[2..], 1);   // one dialect
         BinaryPrimitives.WriteUInt16LittleEndian(b[4..], 1);   // signing enabled (not required)
+        BinaryPrimitives.WriteUInt32LittleEndian(b[8..], _capabilities);
         Guid.NewGuid().TryWriteBytes(b[12..]);
         BinaryPrimitives.WriteUInt16LittleEndian(b[36..], 0x0302);
         var m = Request(o + 38, "NEGOTIATE");
@@ -214,23 +223,110 @@ internal sealed class BenchClient : IDisposable
 
     // ---- file commands ----
 
-    public ulong SendCreate(string name)
+    public ulong SendCreate(string name) => SendCreate(name, disposition: 3, oplock: 0, durable: null);
+
+    /// <summary>Creates directory <paramref name="name"/> (FILE_CREATE) and closes it.</summary>
+    public void CreateDirectory(string name)
+    {
+        SendCreate(name, disposition: 2, oplock: 0, durable: null, options: 0x1); // FILE_DIRECTORY_FILE
+        var m = Receive();
+        if (m.Status != StatusSuccess) throw new InvalidOperationException($"CREATE directory {name} failed: 0x{m.Status:X8}");
+        Close(m.Body.Slice(64, 16).ToArray());
+    }
+
+    /// <summary>The durability a CREATE asks for with a DH2Q context.</summary>
+    public enum Durability { None, Durable, Persistent }
+
+    /// <summary>
+    /// CREATE of <paramref name="name"/> (read/write, share all, CreateOptions <paramref name="options"/>, by default
+    /// FILE_NON_DIRECTORY_FILE) with CreateDisposition
+    /// <paramref name="disposition"/> (2 = FILE_CREATE, 3 = FILE_OPEN_IF) and RequestedOplockLevel
+    /// <paramref name="oplock"/>; with <paramref name="durable"/>, a DH2Q context (MS-SMB2 2.2.13.2.11) with a new
+    /// CreateGuid, timeout 0 (the server's default) and flags 0x2 (persistent) or 0.
+    /// </summary>
+    public ulong SendCreate(string name, uint disposition, byte oplock, Durability? durable, uint options = 0x40)
     {
         var n = Encoding.Unicode.GetBytes(name);
         var o = Header(0x0005, out var id);
-        var b = _tx.AsSpan(o, 56 + n.Length);
+        var ctxOffset = durable is null ? 0 : (HeaderSize + 56 + n.Length + 7) & ~7; // from the SMB2 header, 8-aligned
+        var length = durable is null ? 56 + n.Length : ctxOffset - HeaderSize + Dh2qLength;
+        var b = _tx.AsSpan(o, length);
         b.Clear();
         BinaryPrimitives.WriteUInt16LittleEndian(b, 57);
+        b[3] = oplock;
         BinaryPrimitives.WriteUInt32LittleEndian(b[4..], 2);            // impersonation
         BinaryPrimitives.WriteUInt32LittleEndian(b[24..], 0xC0000000);  // GENERIC_READ | GENERIC_WRITE
         BinaryPrimitives.WriteUInt32LittleEndian(b[28..], 0x80);        // FILE_ATTRIBUTE_NORMAL
         BinaryPrimitives.WriteUInt32LittleEndian(b[32..], 7);           // share read/write/delete
-        BinaryPrimitives.WriteUInt32LittleEndian(b[36..], 3);           // FILE_OPEN_IF
-        BinaryPrimitives.WriteUInt32LittleEndian(b[40..], 0x40);        // FILE_NON_DIRECTORY_FILE
+        BinaryPrimitives.WriteUInt32LittleEndian(b[36..], disposition);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[40..], options);
         BinaryPrimitives.WriteUInt16LittleEndian(b[44..], HeaderSize + 56);
         BinaryPrimitives.WriteUInt16LittleEndian(b[46..], (ushort)n.Length);
         n.CopyTo(b[56..]);
-        Send(o + 56 + n.Length);
+        if (durable is { } d)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(b[48..], (uint)ctxOffset);
+            BinaryPrimitives.WriteUInt32LittleEndian(b[52..], Dh2qLength);
+            var x = b[(ctxOffset - HeaderSize)..];
+            BinaryPrimitives.WriteUInt16LittleEndian(x[4..], 16);       // NameOffset
+            BinaryPrimitives.WriteUInt16LittleEndian(x[6..], 4);        // NameLength
+            BinaryPrimitives.WriteUInt16LittleEndian(x[10..], 24);      // DataOffset
+            BinaryPrimitives.WriteUInt32LittleEndian(x[12..], 32);      // DataLength
+            "DH2Q"u8.CopyTo(x[16..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(x[28..], d == Durability.Persistent ? DhandleFlagPersistent : 0);
+            Guid.NewGuid().TryWriteBytes(x[40..]);                      // CreateGuid
+        }
+        Send(o + length);
+        return id;
+    }
+
+    private const int Dh2qLength = 56; // context header 16 + name 4 + pad 4 + data 32
+    private const uint DhandleFlagPersistent = 0x2;
+
+    /// <summary>
+    /// What a CREATE response granted: its oplock level, and whether a DH2Q response context came back and with the
+    /// persistent flag (MS-SMB2 2.2.14.2.12).
+    /// </summary>
+    public static (byte Oplock, bool Durable, bool Persistent) GrantOf(Message createResponse)
+    {
+        var body = createResponse.Body;
+        var oplock = body[2];
+        var off = (int)BinaryPrimitives.ReadUInt32LittleEndian(body[80..]);
+        var len = (int)BinaryPrimitives.ReadUInt32LittleEndian(body[84..]);
+        if (off == 0 || len == 0) return (oplock, false, false);
+        var all = createResponse.Bytes;
+        var p = off;
+        while (p + 16 <= all.Length)
+        {
+            var next = (int)BinaryPrimitives.ReadUInt32LittleEndian(all[p..]);
+            var nameOff = BinaryPrimitives.ReadUInt16LittleEndian(all[(p + 4)..]);
+            var nameLen = BinaryPrimitives.ReadUInt16LittleEndian(all[(p + 6)..]);
+            var dataOff = BinaryPrimitives.ReadUInt16LittleEndian(all[(p + 10)..]);
+            var dataLen = (int)BinaryPrimitives.ReadUInt32LittleEndian(all[(p + 12)..]);
+            if (nameLen == 4 && all.Slice(p + nameOff, 4).SequenceEqual("DH2Q"u8) && dataLen >= 8)
+            {
+                var flags = BinaryPrimitives.ReadUInt32LittleEndian(all[(p + dataOff + 4)..]);
+                return (oplock, true, (flags & DhandleFlagPersistent) != 0);
+            }
+            if (next == 0) break;
+            p += next;
+        }
+        return (oplock, false, false);
+    }
+
+    /// <summary>WRITE of <paramref name="data"/> at <paramref name="offset"/> (flags 0: the share decides write-through).</summary>
+    public ulong SendWrite(ReadOnlySpan<byte> fileId, ulong offset, ReadOnlySpan<byte> data)
+    {
+        var o = Header(0x0009, out var id);
+        var b = _tx.AsSpan(o, 48 + data.Length);
+        b[..48].Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(b, 49);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[2..], HeaderSize + 48); // DataOffset
+        BinaryPrimitives.WriteUInt32LittleEndian(b[4..], (uint)data.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[8..], offset);
+        fileId.CopyTo(b[16..]);
+        data.CopyTo(b[48..]);
+        Send(o + 48 + data.Length);
         return id;
     }
 

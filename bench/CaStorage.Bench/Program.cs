@@ -9,17 +9,29 @@ using CaStorage.Bench;
 //   CaStorage.Bench opens --host H --port P [--clients 8] [--seconds 5] [--warmup 1]
 //       CREATE (open-if) + CLOSE pairs per second of one file by N clients, each on its own connection
 //       and session, each strictly sequential.
+//   CaStorage.Bench files --host H --port P [--clients 8] [--seconds 5] [--warmup 1] [--durable none|durable|persistent]
+//                   [--files-per-dir 0]
+//       CREATE of a new file (FILE_CREATE, a unique name, in a new directory of this run: --file, default
+//       bench-files-PID) + WRITE 4 KiB + CLOSE, files per second by N clients, each
+//       on its own connection and session, each strictly sequential. --durable persistent adds a DH2Q context with
+//       the persistent flag; durable adds a DH2Q without it and asks for a batch oplock. The grants the server
+//       answered are counted and printed ("GRANTS ..."), with the mean latency of each step. With --metrics URL
+//       (CaStorage's GET /metrics), the state store's commit counters are read at the start and the end of the
+//       measured window and "STORE commits_per_s X batch_mean Y commit_ms_mean Z" is printed. With
+//       --files-per-dir M > 0, each client puts its files in subdirectories of its own, a new one every M files,
+//       so that no directory grows large (a create of a new name costs a scan of its directory for a name that
+//       differs only in case, on both servers).
 //   common: --user testuser --pass Passw0rd! --share share --file NAME
 //
 // Output: "RESULT <metric> <value>" lines (bench/locking.sh reads them), plus a human line on stderr.
 var opts = new Dictionary<string, string>(StringComparer.Ordinal)
 {
     ["host"] = "127.0.0.1", ["port"] = "445", ["user"] = "testuser", ["pass"] = "Passw0rd!", ["share"] = "share",
-    ["seconds"] = "5", ["warmup"] = "1", ["depth"] = "1", ["clients"] = "8", ["file"] = "",
+    ["seconds"] = "5", ["warmup"] = "1", ["depth"] = "1", ["clients"] = "8", ["file"] = "", ["durable"] = "none", ["metrics"] = "", ["files-per-dir"] = "0",
 };
-if (args.Length == 0 || args[0] is not ("locks" or "opens"))
+if (args.Length == 0 || args[0] is not ("locks" or "opens" or "files"))
 {
-    Console.Error.WriteLine("usage: CaStorage.Bench locks|opens --host H --port P [--user U --pass P --share S] [--seconds N] [--warmup N] [--depth D] [--clients N] [--file NAME]");
+    Console.Error.WriteLine("usage: CaStorage.Bench locks|opens|files --host H --port P [--user U --pass P --share S] [--seconds N] [--warmup N] [--depth D] [--clients N] [--file NAME] [--durable none|durable|persistent] [--metrics URL] [--files-per-dir M]");
     return 2;
 }
 for (var i = 1; i < args.Length; i++)
@@ -35,7 +47,8 @@ var host = opts["host"];
 var port = int.Parse(opts["port"]);
 var seconds = double.Parse(opts["seconds"], System.Globalization.CultureInfo.InvariantCulture);
 var warmup = double.Parse(opts["warmup"], System.Globalization.CultureInfo.InvariantCulture);
-var file = opts["file"].Length > 0 ? opts["file"] : $"bench-{args[0]}-{Environment.ProcessId}.dat";
+// files: the directory the files go to (DIR\DIR-cCLIENT-N.dat, or DIR\cCLIENT-D\DIR-cCLIENT-N.dat).
+var file = opts["file"].Length > 0 ? opts["file"] : $"bench-{args[0]}-{Environment.ProcessId}" + (args[0] == "files" ? "" : ".dat");
 
 try
 {
@@ -53,6 +66,54 @@ try
         Console.Error.WriteLine($"locks depth {depth}: {pairs} lock+unlock pairs in {elapsed:F2} s = {rate:F0}/s ({1e6 / rate * depth:F1} µs per pair per slot); {ClientCpu()}");
         Console.WriteLine(FormattableString.Invariant($"RESULT lock_pairs_per_s_depth{depth} {rate:F0}"));
     }
+    else if (args[0] == "files")
+    {
+        var durable = opts["durable"] switch
+        {
+            "none" => (BenchClient.Durability?)null,
+            "durable" => BenchClient.Durability.Durable,
+            "persistent" => BenchClient.Durability.Persistent,
+            var d => throw new ArgumentException($"--durable must be none, durable or persistent, not '{d}'"),
+        };
+        var n = int.Parse(opts["clients"]);
+        var clients = new BenchClient[n];
+        try
+        {
+            for (var i = 0; i < n; i++)
+                clients[i] = BenchClient.Connect(host, port, opts["user"], opts["pass"], opts["share"], BenchClient.CapPersistentHandles);
+            clients[0].CreateDirectory(file);
+            var stats = new FileStats[n];
+            var data = new byte[4096];
+            Random.Shared.NextBytes(data);
+            using var metrics = opts["metrics"].Length > 0 ? new StoreMetrics(opts["metrics"]) : null;
+            var perDir = int.Parse(opts["files-per-dir"]);
+            var (files, elapsed) = RunClients(clients, warmup, seconds, (idx, c, k) =>
+                {
+                    var dir = file;
+                    if (perDir > 0)
+                    {
+                        dir = $@"{file}\c{idx}-{k / perDir}";
+                        if (k % perDir == 0) c.CreateDirectory(dir);
+                    }
+                    CreateWriteClose(c, $@"{dir}\{file}-c{idx}-{k}.dat", durable, data, ref stats[idx]);
+                },
+                metrics is null ? null : metrics.Sample);
+            var rate = files / elapsed;
+            var total = stats.Aggregate(default(FileStats), FileStats.Add);
+            var interims = clients.Sum(c => c.Interims);
+            if (interims > 0) Console.Error.WriteLine($"note: {interims} interim STATUS_PENDING answers");
+            var us = (long ticks) => total.Files == 0 ? 0 : ticks * 1e6 / Stopwatch.Frequency / total.Files;
+            Console.Error.WriteLine(FormattableString.Invariant(
+                $"files {n} clients, durable {opts["durable"]}: {files} create+write+close in {elapsed:F2} s = {rate:F0}/s; mean µs create {us(total.CreateTicks):F0}, write {us(total.WriteTicks):F0}, close {us(total.CloseTicks):F0}; {ClientCpu()}"));
+            Console.WriteLine($"GRANTS files {total.Files} durable {total.Durable} persistent {total.Persistent} batch_oplock {total.Batch}");
+            if (metrics?.Summary(elapsed) is { } store) Console.WriteLine(store);
+            Console.WriteLine(FormattableString.Invariant($"RESULT files_per_s_clients{n} {rate:F0}"));
+        }
+        finally
+        {
+            foreach (var c in clients) c?.Dispose();
+        }
+    }
     else
     {
         var n = int.Parse(opts["clients"]);
@@ -62,7 +123,8 @@ try
             for (var i = 0; i < n; i++) clients[i] = BenchClient.Connect(host, port, opts["user"], opts["pass"], opts["share"]);
             // Create the file once so every client opens an existing file.
             clients[0].Close(clients[0].Create(file));
-            var (pairs, elapsed) = OpenRun(clients, file, warmup, seconds);
+            var fid = new byte[16];
+            var (pairs, elapsed) = RunClients(clients, warmup, seconds, (_, c, _) => OpenClose(c, file, fid));
             var rate = pairs / elapsed;
             var interims = clients.Sum(c => c.Interims);
             if (interims > 0) Console.Error.WriteLine($"note: {interims} interim STATUS_PENDING answers");
@@ -126,14 +188,59 @@ static (long Pairs, double Seconds) LockRun(BenchClient c, byte[] fid, int depth
     return (pairs, (double)(last - start) / Stopwatch.Frequency);
 }
 
-// N threads, one client each: CREATE + CLOSE of the same file in a loop. Pairs completed inside the measured
-// window (after the warm-up, before the end) are counted.
-static (long Pairs, double Seconds) OpenRun(BenchClient[] clients, string file, double warmup, double seconds)
+// One CREATE (open-if) + CLOSE of an existing file. fid: scratch space (one thread: the client's own).
+static void OpenClose(BenchClient c, string file, byte[] fid)
+{
+    c.SendCreate(file);
+    var m = c.Receive();
+    if (m.Status != BenchClient.StatusSuccess) throw new InvalidOperationException($"CREATE failed: 0x{m.Status:X8}");
+    BenchClient.FileIdOf(m).CopyTo(fid);
+    c.SendClose(fid);
+    Expect(c, "CLOSE");
+}
+
+// One CREATE of a new file (with the DH2Q context asked for) + WRITE of data + CLOSE, each step timed.
+static void CreateWriteClose(BenchClient c, string name, BenchClient.Durability? durable, byte[] data, ref FileStats s)
+{
+    Span<byte> fid = stackalloc byte[16];
+    var t0 = Stopwatch.GetTimestamp();
+    c.SendCreate(name, disposition: 2, oplock: durable == BenchClient.Durability.Durable ? (byte)0x09 : (byte)0, durable);
+    var m = c.Receive();
+    if (m.Status != BenchClient.StatusSuccess) throw new InvalidOperationException($"CREATE {name} failed: 0x{m.Status:X8}");
+    BenchClient.FileIdOf(m).CopyTo(fid);
+    var (oplock, isDurable, isPersistent) = BenchClient.GrantOf(m);
+    var t1 = Stopwatch.GetTimestamp();
+    c.SendWrite(fid, 0, data);
+    Expect(c, "WRITE");
+    var t2 = Stopwatch.GetTimestamp();
+    c.SendClose(fid);
+    Expect(c, "CLOSE");
+    var t3 = Stopwatch.GetTimestamp();
+    s.Files++;
+    if (isDurable) s.Durable++;
+    if (isPersistent) s.Persistent++;
+    if (oplock == 0x09) s.Batch++;
+    s.CreateTicks += t1 - t0;
+    s.WriteTicks += t2 - t1;
+    s.CloseTicks += t3 - t2;
+}
+
+// Waits for the answer to the request just sent; it must succeed.
+static void Expect(BenchClient c, string what)
+{
+    var r = c.Receive();
+    if (r.Status != BenchClient.StatusSuccess) throw new InvalidOperationException($"{what} failed: 0x{r.Status:X8}");
+}
+
+// N threads, one client each, each calling step(client index, client, iteration number) in a loop, strictly
+// sequentially. Steps completed inside the measured window (after the warm-up, before the end) are counted.
+// atEdges, if given, runs on this thread at the start and at the end of the measured window.
+static (long Steps, double Seconds) RunClients(BenchClient[] clients, double warmup, double seconds, Action<int, BenchClient, long> step,
+    Action? atEdges = null)
 {
     var counts = new long[clients.Length * 16]; // one cache line apart
     Exception? failure = null;
     using var go = new ManualResetEventSlim();
-    var t0 = 0L;
     var t1 = 0L;
     var tEnd = 0L;
     var threads = new Thread[clients.Length];
@@ -147,16 +254,9 @@ static (long Pairs, double Seconds) OpenRun(BenchClient[] clients, string file, 
                 go.Wait();
                 var c = clients[idx];
                 long n = 0;
-                var fid = new byte[16];
-                while (true)
+                for (long k = 0; ; k++)
                 {
-                    c.SendCreate(file);
-                    var m = c.Receive();
-                    if (m.Status != BenchClient.StatusSuccess) throw new InvalidOperationException($"CREATE failed: 0x{m.Status:X8}");
-                    BenchClient.FileIdOf(m).CopyTo(fid);
-                    c.SendClose(fid);
-                    var r = c.Receive();
-                    if (r.Status != BenchClient.StatusSuccess) throw new InvalidOperationException($"CLOSE failed: 0x{r.Status:X8}");
+                    step(idx, c, k);
                     var now = Stopwatch.GetTimestamp();
                     if (now >= tEnd) break;
                     if (now >= t1) n++;
@@ -170,14 +270,75 @@ static (long Pairs, double Seconds) OpenRun(BenchClient[] clients, string file, 
         }) { IsBackground = true, Name = $"client{idx}" };
         threads[i].Start();
     }
-    t0 = Stopwatch.GetTimestamp();
+    var t0 = Stopwatch.GetTimestamp();
     t1 = t0 + (long)(warmup * Stopwatch.Frequency);
     tEnd = t1 + (long)(seconds * Stopwatch.Frequency);
     go.Set();
+    if (atEdges is not null)
+    {
+        SleepUntil(t1);
+        atEdges();
+        SleepUntil(tEnd);
+        atEdges();
+    }
     foreach (var t in threads)
     {
         if (!t.Join(TimeSpan.FromSeconds(warmup + seconds + 60))) throw new TimeoutException($"{t.Name} did not finish");
     }
     if (failure is not null) throw failure;
     return (counts.Sum(), seconds);
+}
+
+static void SleepUntil(long timestamp)
+{
+    var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+    if (left > TimeSpan.Zero) Thread.Sleep(left);
+}
+
+// Per client: files done and what the server granted; time spent in each step (Stopwatch ticks).
+internal struct FileStats
+{
+    public long Files, Durable, Persistent, Batch, CreateTicks, WriteTicks, CloseTicks;
+
+    public static FileStats Add(FileStats a, FileStats b) => new()
+    {
+        Files = a.Files + b.Files, Durable = a.Durable + b.Durable, Persistent = a.Persistent + b.Persistent, Batch = a.Batch + b.Batch,
+        CreateTicks = a.CreateTicks + b.CreateTicks, WriteTicks = a.WriteTicks + b.WriteTicks, CloseTicks = a.CloseTicks + b.CloseTicks,
+    };
+}
+
+// CaStorage's state store counters (castorage_store_commit_*, cumulative), read from its Prometheus endpoint.
+internal sealed class StoreMetrics(string url) : IDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly List<(double Batches, double Mutations, double Seconds)> _samples = [];
+
+    public void Sample()
+    {
+        double Read(string text, string name) =>
+            text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
+                .Select(l => double.Parse(l[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault(double.NaN);
+        try
+        {
+            var text = _http.GetStringAsync(url).GetAwaiter().GetResult();
+            _samples.Add((Read(text, "castorage_store_commit_batches"), Read(text, "castorage_store_commit_mutations"), Read(text, "castorage_store_commit_seconds")));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            Console.Error.WriteLine($"note: {url}: {e.Message}");
+        }
+    }
+
+    /// <summary>Commits per second, mean batch size and mean commit time over the window; null if not read twice.</summary>
+    public string? Summary(double seconds)
+    {
+        if (_samples.Count != 2) return null;
+        var (b0, m0, s0) = _samples[0];
+        var (b1, m1, s1) = _samples[1];
+        var batches = b1 - b0;
+        return FormattableString.Invariant(
+            $"STORE commits_per_s {batches / seconds:F0} batch_mean {(batches > 0 ? (m1 - m0) / batches : 0):F2} commit_ms_mean {(batches > 0 ? (s1 - s0) * 1000 / batches : 0):F2}");
+    }
+
+    public void Dispose() => _http.Dispose();
 }

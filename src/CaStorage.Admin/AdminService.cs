@@ -55,7 +55,7 @@ public sealed partial class AdminService
         table.MapUnary<ListLeasesRequest, ListLeasesResponse>(Method("ListLeases"), ListLeasesAsync);
         table.MapUnary<CloseOpenRequest, CloseOpenResponse>(Method("CloseOpen"), CloseOpenAsync);
         table.MapUnary<LogoffRequest, LogoffResponse>(Method("Logoff"), LogoffAsync);
-        table.MapUnary<DrainRequest, DrainResponse>(Method("Drain"), Drain);
+        table.MapUnary<DrainRequest, DrainResponse>(Method("Drain"), (q, c) => Drain(q, c));
         table.MapUnary<ListSharesRequest, ListSharesResponse>(Method("ListShares"), ListShares);
         table.MapUnary<AddShareRequest, ShareResponse>(Method("AddShare"), AddShare);
         table.MapUnary<SetShareRequest, ShareResponse>(Method("SetShare"), SetShare);
@@ -65,8 +65,37 @@ public sealed partial class AdminService
 
     // ---- nodes ----------------------------------------------------------------------------------------------
 
+    /// <summary>Set on a cluster node: the nodes and shard owners, and draining that hands shards off.</summary>
+    public IClusterInspector? Cluster { get; init; }
+
     private ValueTask<ListNodesResponse> ListNodes(ListNodesRequest request, RpcCallContext call)
     {
+        var response = new ListNodesResponse { ShardCount = (uint)_state.ShardCount };
+        if (Cluster is { } cluster)
+        {
+            foreach (var m in cluster.Members())
+            {
+                var n = new Node
+                {
+                    Id = m.NodeId,
+                    State = m.Live ? m.State : "down",
+                    StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(m.StartedAtMs)),
+                };
+                if (m.SmbEndpoint.Length > 0) n.SmbEndpoints.Add(m.SmbEndpoint);
+                n.OwnedShards.AddRange(m.OwnedShards.Select(s => (uint)s));
+                if (m.NodeId == _node.Id)
+                {
+                    n.AdminEndpoint = _node.AdminEndpoint;
+                    n.SessionCount = (uint)_sessions.ListSessions().Count;
+                    n.ConnectionCount = (uint)_sessions.ConnectionCount;
+                    n.OpenCount = (uint)_sessions.ListOpens().Count;
+                    n.Version = _node.Version;
+                    if (_sessions.Draining) n.State = "draining";
+                }
+                response.Nodes.Add(n);
+            }
+            return ValueTask.FromResult(response);
+        }
         var node = new Node
         {
             Id = _node.Id,
@@ -80,23 +109,27 @@ public sealed partial class AdminService
         };
         node.SmbEndpoints.AddRange(_node.SmbEndpoints);
         node.OwnedShards.AddRange(_state.OwnedShards.Select(s => (uint)s));
-        return ValueTask.FromResult(new ListNodesResponse { Nodes = { node }, ShardCount = (uint)_state.ShardCount });
+        response.Nodes.Add(node);
+        return ValueTask.FromResult(response);
     }
 
-    private ValueTask<DrainResponse> Drain(DrainRequest request, RpcCallContext call)
+    private async ValueTask<DrainResponse> Drain(DrainRequest request, RpcCallContext call)
     {
         if (request.Node.Length > 0 && !string.Equals(request.Node, _node.Id, StringComparison.Ordinal))
-            throw Refuse(call, new RpcException(RpcStatusCode.NotFound, $"node '{request.Node}' is not known (this single node is '{_node.Id}')"));
+            throw Refuse(call, new RpcException(RpcStatusCode.NotFound,
+                $"node '{request.Node}' is not this node ('{_node.Id}'): ask the node to drain itself (castorctl --server ITS-ADMIN-ADDRESS drain)"));
         _sessions.Draining = !request.Cancel;
         UpdateHealth();
+        // In a cluster the node's shards go to the others; its clients then move as they reconnect through the front.
+        if (Cluster is { } cluster) await cluster.DrainAsync(!request.Cancel).ConfigureAwait(false);
         AdminLog.Drain(_log, call.Peer, _node.Id, _sessions.Draining);
-        return ValueTask.FromResult(new DrainResponse
+        return new DrainResponse
         {
             Node = _node.Id,
             Draining = _sessions.Draining,
             RemainingSessions = (uint)_sessions.ListSessions().Count,
             RemainingConnections = (uint)_sessions.ConnectionCount,
-        });
+        };
     }
 
     /// <summary>A draining node reports NOT_SERVING, so readiness probes and load balancers stop sending clients.</summary>

@@ -213,7 +213,7 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
             async c =>
             {
                 var m = await Call<V1.ReconnectCall, V1.ReconnectResultMsg>(c, "Reconnect", Of(request, new FileKey(request.Share, 0))).ConfigureAwait(false);
-                return new ReconnectResult((NtStatus)m.Status, m.Record is { } rec ? Of(rec) : null, m.Decision is { } d ? Of(d) : null);
+                return new ReconnectResult((NtStatus)m.Status, m.Record is { } rec ? Of(rec) : null, m.Decision is { } d ? Of(d) : null, m.Busy);
             }, new ReconnectResult(NtStatus.ObjectNameNotFound)).ConfigureAwait(false);
         if (r.Decision?.Lease is { } l && r.Record is { } record) RetainLease(l.Id, record.File);
         return r;

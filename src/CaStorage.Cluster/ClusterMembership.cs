@@ -61,14 +61,32 @@ public sealed class ClusterMembership : IAsyncDisposable
 
     public bool IsFenced => _fenced;
 
+    /// <summary>A member whose heartbeat is older than this is hung: twice the fence deadline (it fences itself first).</summary>
+    private TimeSpan HungAfter => _o.FenceDeadline * 2;
+
     public ClusterView View { get { lock (_viewLock) return _view; } }
 
     /// <summary>The shards this node owns now, with the epoch of each.</summary>
     public IReadOnlyDictionary<int, long> OwnedShards { get { lock (_owned) return new Dictionary<int, long>(_owned); } }
 
+    /// <summary>
+    /// Does this node own the shard now? Not when its last completed round is older than the fence deadline: a node
+    /// that was stalled (paused, starved) may have lost its shards meanwhile and must not decide for them.
+    /// </summary>
     public bool Owns(int shard, out long epoch)
     {
+        epoch = 0;
+        if (Environment.TickCount64 - Volatile.Read(ref _lastRoundOkTicks) > (long)_o.FenceDeadline.TotalMilliseconds) return false;
         lock (_owned) return _owned.TryGetValue(shard, out epoch);
+    }
+
+    private long _lastRoundOkTicks = Environment.TickCount64;
+
+    /// <summary>Stops the rounds but keeps the connection and its locks: a hung node, for tests.</summary>
+    internal async Task HangForTestAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is { } l) await l.ConfigureAwait(false);
     }
 
     /// <summary>Joins: takes the node's liveness lock (refused if another process already runs with this id), then polls.</summary>
@@ -100,7 +118,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             await ExecAsync(conn,
                 "INSERT INTO nodes (node_id, lock_key, rpc_endpoint, smb_endpoint, started_at, state) VALUES (@id, @k, @rpc, @smb, @t, 'up') " +
                 "ON CONFLICT (node_id) DO UPDATE SET lock_key = excluded.lock_key, rpc_endpoint = excluded.rpc_endpoint, smb_endpoint = excluded.smb_endpoint, started_at = excluded.started_at, state = 'up'",
-                ct, ("id", _o.NodeId), ("k", (long)(uint)key), ("rpc", _o.RpcEndpoint), ("smb", _o.SmbEndpoint), ("t", Incarnation)).ConfigureAwait(false);
+                ct, ("id", _o.NodeId), ("k", (long)(uint)key), ("rpc", _o.AdvertiseEndpoint ?? _o.RpcEndpoint), ("smb", _o.SmbEndpoint), ("t", Incarnation)).ConfigureAwait(false);
             await ExecAsync(conn, "INSERT INTO shards (shard, owner, epoch) SELECT s, NULL, 0 FROM generate_series(0, @n - 1) s ON CONFLICT (shard) DO NOTHING",
                 ct, ("n", _o.ShardCount)).ConfigureAwait(false);
         }
@@ -178,6 +196,15 @@ public sealed class ClusterMembership : IAsyncDisposable
     public async Task RoundAsync(CancellationToken ct)
     {
         var conn = _conn ?? throw new InvalidOperationException("not joined");
+        // This node's heartbeat; a node whose heartbeat stops while its locks stay (hung, not dead) is cut off by the
+        // others: PostgreSQL ends its backend, its locks vanish, its shards move, and it fences itself when it wakes.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await ExecAsync(conn, "UPDATE nodes SET heartbeat_ms = @t WHERE node_id = @id", ct, ("t", now), ("id", _o.NodeId)).ConfigureAwait(false);
+        await ExecAsync(conn,
+            "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN nodes n ON a.application_name = 'castorage-membership-' || n.node_id " +
+            "WHERE n.node_id <> @id AND n.heartbeat_ms > 0 AND n.heartbeat_ms < @stale",
+            ct, ("id", _o.NodeId), ("stale", now - (long)HungAfter.TotalMilliseconds)).ConfigureAwait(false);
+
         // Who is alive: nodes whose liveness lock is held right now.
         var held = new HashSet<long>();
         await using (var cmd = new NpgsqlCommand("SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = @c AND objsubid = 2", conn))
@@ -263,6 +290,7 @@ public sealed class ClusterMembership : IAsyncDisposable
                 shards[r.GetInt32(0)] = (r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2));
         }
         lock (_viewLock) _view = new ClusterView(nodes, shards);
+        Volatile.Write(ref _lastRoundOkTicks, Environment.TickCount64);
     }
 
     /// <summary>Drain: give every shard away (the others take them in their next round) and stay out until undrained.</summary>

@@ -6,8 +6,10 @@ public sealed record ClusterNodeOptions
     public required string NodeId { get; init; }
     /// <summary>PostgreSQL (Npgsql form). The membership connection is opened from it unpooled, with TCP keepalives.</summary>
     public required string ConnectionString { get; init; }
-    /// <summary>Where peers reach this node's cluster RPC (HTTP/2).</summary>
+    /// <summary>Where this node's cluster RPC (HTTP/2) listens, "ADDR:PORT".</summary>
     public string RpcEndpoint { get; init; } = "";
+    /// <summary>Where peers reach it, "HOST:PORT" (a pod IP, a compose service name); default <see cref="RpcEndpoint"/>.</summary>
+    public string? AdvertiseEndpoint { get; init; }
     /// <summary>Where clients reach this node's SMB service.</summary>
     public string SmbEndpoint { get; init; } = "";
     /// <summary>N of shard = hash(FileKey) mod N; fixed for the life of the cluster.</summary>

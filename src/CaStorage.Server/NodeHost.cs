@@ -88,6 +88,7 @@ internal sealed class NodeHost : IAsyncDisposable
                 NodeId = nodeId,
                 ConnectionString = options.Cluster.ConnectionString!,
                 RpcEndpoint = options.Cluster.Listen!,
+                AdvertiseEndpoint = string.IsNullOrWhiteSpace(options.Cluster.Advertise) ? null : options.Cluster.Advertise,
                 SmbEndpoint = endpoints[0],
                 FenceDeadline = TimeSpan.FromMilliseconds(options.Cluster.FenceDeadlineMs),
             }, localState, (ClusterNotifier)actorNotifier, store, stateLoggers, () =>
@@ -152,7 +153,7 @@ internal sealed class NodeHost : IAsyncDisposable
         try
         {
             await admin.StartAsync(options, ctx, app.Services.GetRequiredService<VfsModuleRegistry>(), app.Services.GetRequiredService<ILoggerFactory>(),
-                endpoints, dataDir).ConfigureAwait(false);
+                endpoints, dataDir, cluster is null ? null : new ClusterInspector(cluster, smbNotifier)).ConfigureAwait(false);
         }
         catch
         {

@@ -49,7 +49,9 @@ public sealed record ReconnectRequest
 }
 
 /// <summary>Outcome of a reconnect: the open's stored state, and its oplock/lease as an open decision.</summary>
-public sealed record ReconnectResult(NtStatus Status, DurableOpenRecord? Record = null, OpenDecision? Decision = null);
+/// <param name="Busy">The open exists but is still connected (its old connection's loss not yet seen, perhaps on another
+/// node): the caller may ask again shortly.</param>
+public sealed record ReconnectResult(NtStatus Status, DurableOpenRecord? Record = null, OpenDecision? Decision = null, bool Busy = false);
 
 /// <summary>Where an open lives: its id and its file (whose shard owner holds its state).</summary>
 public readonly record struct OpenLocation(OpenId Open, FileKey File);

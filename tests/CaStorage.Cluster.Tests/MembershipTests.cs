@@ -87,6 +87,18 @@ public sealed class MembershipTests(PostgresServer pg) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_hung_node_is_cut_off_and_stops_deciding_for_its_shards()
+    {
+        var a = await StartAsync("a", fence: TimeSpan.FromMilliseconds(500));
+        var b = await StartAsync("b", fence: TimeSpan.FromMilliseconds(500));
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b) && b.OwnedShards.Count > 0));
+        var shard = b.OwnedShards.Keys.First();
+        await b.HangForTestAsync(); // its connection and locks stay; only its heartbeat stops
+        Assert.True(await EventuallyAsync(() => !b.Owns(shard, out _), 5), "a stalled node no longer acts as owner after its deadline");
+        Assert.True(await EventuallyAsync(() => a.OwnedShards.Count == Shards), "the others cut its backend off and take its shards");
+    }
+
+    [Fact]
     public async Task A_joining_node_gets_its_share_by_hand_off()
     {
         var a = await StartAsync("a");

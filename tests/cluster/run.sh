@@ -11,6 +11,10 @@
 #   tests/cluster/cross_node.py               sharing violation and delete-on-close seen from the other node
 #   tests/cluster/failover.py                 a client with persistent handles through the front address; its
 #                                             node SIGKILLed 20 times; reclaim, lock and lease kept, data intact
+#   tests/cluster/admin_ops.py                castorctl: nodes and shard owners, a disconnected persistent open
+#                                             after a node kill, drain moving a client without an error
+#   the smbtorture ratchet                    every entry of tests/conformance/smbtorture.pass against the front
+#                                             address, but those tests/cluster/single-server.txt names (with why)
 # Last line: "cluster: N passed, N failed" (the sum).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -65,6 +69,21 @@ run_part cluster-cross "$SYS_PYTHON" "$REPO_ROOT/tests/impacket/two_clients.py" 
     --target "127.0.0.31:$port" --target2 "127.0.0.32:$port" --suite cluster-cross
 run_part cluster-cross-node "$SYS_PYTHON" "$HERE/cross_node.py" --target "127.0.0.31:$port" --target2 "127.0.0.33:$port"
 
+# The ratchet through the front: first, before the failover test restarts nodes under it.
+passlist="$dir/cluster.pass"
+"$SYS_PYTHON" - "$REPO_ROOT/tests/conformance/smbtorture.pass" "$HERE/single-server.txt" >"$passlist" <<'PY'
+import fnmatch, sys
+excl = [l.split("#")[0].strip() for l in open(sys.argv[2])]
+excl = [e for e in excl if e]
+for line in open(sys.argv[1]):
+    name = line.split("#")[0].strip().split(" ")[0]
+    if name and not any(fnmatch.fnmatchcase(name, e) for e in excl):
+        print(line.rstrip("\n"))
+PY
+run_part smbtorture bash "$REPO_ROOT/tests/conformance/run-smbtorture.sh" --target "127.0.0.30:$port" --pass-file "$passlist" \
+    --results "$REPO_ROOT/artifacts/smbtorture-cluster"
+
+run_part cluster-admin "$SYS_PYTHON" "$HERE/admin_ops.py" --front "127.0.0.30:$port" --dir "$dir"
 run_part cluster-failover "$SYS_PYTHON" "$HERE/failover.py" --front "127.0.0.30:$port" --dir "$dir" --kills "${FAILOVER_KILLS:-20}"
 
 echo "cluster: $passed passed, $failed failed"

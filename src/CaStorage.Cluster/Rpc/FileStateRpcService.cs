@@ -51,7 +51,10 @@ internal sealed class FileStateRpcService(IFileStateService local, ClusterMember
         t.MapUnary<V1.ReconnectCall, V1.ReconnectResultMsg>(Method("Reconnect"), async (c, _) =>
         {
             var r = await OwnedShard(new OpenId(c.Open).Shard).ReconnectAsync(Of(c)).ConfigureAwait(false);
-            return new V1.ReconnectResultMsg { Status = (uint)r.Status, Record = r.Record is { } rec ? Of(rec) : null, Decision = r.Decision is { } d ? Of(d) : null };
+            return new V1.ReconnectResultMsg
+            {
+                Status = (uint)r.Status, Record = r.Record is { } rec ? Of(rec) : null, Decision = r.Decision is { } d ? Of(d) : null, Busy = r.Busy,
+            };
         });
         t.MapUnary<V1.PathCall, V1.Empty>(Method("UpdateDurablePath"), async (c, _) =>
         {

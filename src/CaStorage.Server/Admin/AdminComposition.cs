@@ -66,7 +66,7 @@ internal sealed class AdminComposition : IAsyncDisposable
     }
 
     public async Task StartAsync(CaStorageOptions options, SmbServerContext server, VfsModuleRegistry registry, ILoggerFactory loggers,
-        IReadOnlyList<string> smbEndpoints, string dataDir)
+        IReadOnlyList<string> smbEndpoints, string dataDir, IClusterInspector? cluster = null)
     {
         if (Grpc is null && Metrics is null) return;
         var log = loggers.CreateLogger("CaStorage.Admin");
@@ -78,7 +78,7 @@ internal sealed class AdminComposition : IAsyncDisposable
 
         var health = new HealthService();
         var catalog = new ShareCatalog(server, registry, options.Shares);
-        var admin = new AdminService(node, server, state, catalog, () => ConfigSettings.Flatten(options, dataDir), health, loggers);
+        var admin = new AdminService(node, server, state, catalog, () => ConfigSettings.Flatten(options, dataDir), health, loggers) { Cluster = cluster };
         var table = new GrpcMethodTable();
         admin.MapTo(table);
         health.MapTo(table);

@@ -100,8 +100,11 @@ public sealed class ClusterOptions
     /// </summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>Cluster RPC address "ADDR:PORT" (HTTP/2) where peers reach this node's file actors; required with a ConnectionString.</summary>
+    /// <summary>Cluster RPC address "ADDR:PORT" (HTTP/2) for peers to reach this node's file actors; required with a ConnectionString.</summary>
     public string? Listen { get; set; }
+
+    /// <summary>"HOST:PORT" peers use to reach <see cref="Listen"/> when it is a wildcard (a pod IP, a compose service name).</summary>
+    public string? Advertise { get; set; }
 
     /// <summary>Self-fencing deadline in milliseconds (must stay below PostgreSQL's dead-client detection; see ClusterNodeOptions).</summary>
     public int FenceDeadlineMs { get; set; } = 2000;

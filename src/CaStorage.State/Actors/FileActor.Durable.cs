@@ -254,7 +254,7 @@ internal sealed partial class FileActor
     {
         var notFound = new ReconnectResult(NtStatus.ObjectNameNotFound);
         if (!_opens.TryGetValue(q.Open, out var e) || e.Durable is not { } d) return notFound;
-        if (!d.Disconnected) return notFound;
+        if (!d.Disconnected) return notFound with { Busy = true };
         // DH2C names the open by CreateGuid too (zero for a DHnQ open, which a DH2C may reclaim: Samba, reopen2-lease).
         if (q.Version == 2)
         {

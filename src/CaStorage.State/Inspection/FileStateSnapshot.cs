@@ -31,3 +31,15 @@ public interface IFileStateInspector
     /// <summary>A snapshot of every active file actor, each consistent for its file (not across files).</summary>
     ValueTask<IReadOnlyList<FileStateSnapshot>> SnapshotAsync(CancellationToken ct);
 }
+
+/// <summary>A member of the cluster as the operators' view shows it (its shards are those it owns right now).</summary>
+public sealed record ClusterMemberView(string NodeId, string SmbEndpoint, string State, bool Live, long StartedAtMs, IReadOnlyList<int> OwnedShards);
+
+/// <summary>The cluster, for the admin API of a cluster node.</summary>
+public interface IClusterInspector
+{
+    IReadOnlyList<ClusterMemberView> Members();
+
+    /// <summary>Drain this node (its shards go to the others, new clients are refused) or undo it.</summary>
+    Task DrainAsync(bool drain);
+}

@@ -52,21 +52,119 @@ public abstract class SqlStateStore : IStateStore
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// True: batches run one at a time on one connection kept open with its commands, reused with new parameters
+    /// and so prepared once rather than for every statement (SQLite: preparing was about half of a batch's CPU
+    /// time). The back end must call <see cref="DropWriterAsync"/> when disposed. False: a pooled connection and
+    /// new commands for every batch (Npgsql prepares repeated statements by itself).
+    /// </summary>
+    protected virtual bool KeepsWriterConnection => false;
+
+    private readonly SemaphoreSlim _writerLock = new(1, 1);
+    private DbConnection? _writer;
+    private StatementCache? _writerStatements;
+
     public async Task ApplyAsync(IReadOnlyList<StoreMutation> batch, CancellationToken ct)
     {
         if (batch.Count == 0) return;
-        await using var c = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        if (!KeepsWriterConnection)
+        {
+            await using var c = await OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var statements = new StatementCache(c, reuse: false);
+            await ApplyOnAsync(c, statements, batch, ct).ConfigureAwait(false);
+            return;
+        }
+        await _writerLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            _writer ??= await OpenConnectionAsync(ct).ConfigureAwait(false);
+            _writerStatements ??= new StatementCache(_writer, reuse: true);
+            try
+            {
+                await ApplyOnAsync(_writer, _writerStatements, batch, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                // A failed batch may leave the connection in any state: the next one (a retry) starts afresh.
+                await DropWriterCoreAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        finally
+        {
+            _writerLock.Release();
+        }
+    }
+
+    /// <summary>Closes the kept writer connection (<see cref="KeepsWriterConnection"/>), if open.</summary>
+    protected async ValueTask DropWriterAsync()
+    {
+        await _writerLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await DropWriterCoreAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writerLock.Release();
+        }
+    }
+
+    private async ValueTask DropWriterCoreAsync()
+    {
+        if (_writerStatements is { } s) await s.DisposeAsync().ConfigureAwait(false);
+        if (_writer is { } w) await w.DisposeAsync().ConfigureAwait(false);
+        _writerStatements = null;
+        _writer = null;
+    }
+
+    private static async Task ApplyOnAsync(DbConnection c, StatementCache commands, IReadOnlyList<StoreMutation> batch, CancellationToken ct)
+    {
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+        commands.Transaction = tx;
         foreach (var m in batch)
         {
             switch (m)
             {
-                case SaveOpen s: await SaveAsync(c, tx, s.Open, ct).ConfigureAwait(false); break;
-                case DeleteOpen d: await DeleteAsync(c, tx, d.Id, ct).ConfigureAwait(false); break;
+                case SaveOpen s: await SaveAsync(commands, s.Open, ct).ConfigureAwait(false); break;
+                case DeleteOpen d: await DeleteAsync(commands, d.Id, ct).ConfigureAwait(false); break;
                 default: throw new ArgumentException($"unknown mutation {m.GetType().Name}", nameof(batch));
             }
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The commands run on a connection, in its current <see cref="Transaction"/>. With reuse, one per SQL text: a
+    /// statement run again (every SaveOpen runs the same three or four) gets new parameters rather than being built
+    /// and prepared again (SQLite; with Npgsql a reused command went on writing its first values, see the contract test
+    /// Consecutive_batches_keep_each_opens_values, so there every statement gets a new command).
+    /// </summary>
+    private sealed class StatementCache(DbConnection c, bool reuse) : IAsyncDisposable
+    {
+        private readonly Dictionary<string, DbCommand> _bySql = new(StringComparer.Ordinal);
+        private readonly List<DbCommand> _all = [];
+
+        public DbTransaction? Transaction { get; set; }
+
+        public DbCommand Get(string sql)
+        {
+            if (reuse && _bySql.TryGetValue(sql, out var cmd))
+            {
+                cmd.Parameters.Clear();
+                cmd.Transaction = Transaction;
+                return cmd;
+            }
+            cmd = Command(c, Transaction, sql);
+            if (reuse) _bySql[sql] = cmd;
+            _all.Add(cmd);
+            return cmd;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var cmd in _all) await cmd.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private const string UpsertSession =
@@ -85,10 +183,10 @@ public abstract class SqlStateStore : IStateStore
         "create_options = excluded.create_options, is_directory = excluded.is_directory, delete_on_close = excluded.delete_on_close, durable_version = excluded.durable_version, persistent = excluded.persistent, " +
         "timeout_ms = excluded.timeout_ms, oplock = excluded.oplock, lease_key = excluded.lease_key, position = excluded.position, node = excluded.node, disconnected_at = excluded.disconnected_at, lock_sequences = excluded.lock_sequences";
 
-    private static async Task SaveAsync(DbConnection c, DbTransaction tx, DurableOpenRecord o, CancellationToken ct)
+    private static async Task SaveAsync(StatementCache commands, DurableOpenRecord o, CancellationToken ct)
     {
-        await using (var cmd = Command(c, tx, UpsertSession))
         {
+            var cmd = commands.Get(UpsertSession);
             Param(cmd, "sid", unchecked((long)o.SessionId));
             Param(cmd, "user", o.UserName);
             Param(cmd, "usid", o.UserSid);
@@ -98,7 +196,7 @@ public abstract class SqlStateStore : IStateStore
         }
         if (o.Lease is { } l)
         {
-            await using var cmd = Command(c, tx, UpsertLease);
+            var cmd = commands.Get(UpsertLease);
             Param(cmd, "cg", l.Id.ClientGuid.ToString());
             Param(cmd, "lk", l.Id.Key.ToString());
             Param(cmd, "share", l.File.Share);
@@ -109,8 +207,8 @@ public abstract class SqlStateStore : IStateStore
             Param(cmd, "parent", l.ParentKey.ToString());
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await using (var cmd = Command(c, tx, UpsertOpen))
         {
+            var cmd = commands.Get(UpsertOpen);
             Param(cmd, "id", unchecked((long)o.Id.Value));
             Param(cmd, "share", o.File.Share);
             Param(cmd, "fid", unchecked((long)o.File.FileId));
@@ -137,15 +235,15 @@ public abstract class SqlStateStore : IStateStore
             Param(cmd, "lseq", o.LockSequences);
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await using (var cmd = Command(c, tx, "DELETE FROM byte_range_locks WHERE open_id = @id"))
         {
+            var cmd = commands.Get("DELETE FROM byte_range_locks WHERE open_id = @id");
             Param(cmd, "id", unchecked((long)o.Id.Value));
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         for (var i = 0; i < o.Locks.Count; i++)
         {
             var range = o.Locks[i];
-            await using var cmd = Command(c, tx, "INSERT INTO byte_range_locks (open_id, seq, lock_offset, lock_length, exclusive) VALUES (@id, @seq, @off, @len, @ex)");
+            var cmd = commands.Get("INSERT INTO byte_range_locks (open_id, seq, lock_offset, lock_length, exclusive) VALUES (@id, @seq, @off, @len, @ex)");
             Param(cmd, "id", unchecked((long)o.Id.Value));
             Param(cmd, "seq", i);
             Param(cmd, "off", unchecked((long)range.Offset));
@@ -155,7 +253,7 @@ public abstract class SqlStateStore : IStateStore
         }
     }
 
-    private static async Task DeleteAsync(DbConnection c, DbTransaction tx, OpenId id, CancellationToken ct)
+    private static async Task DeleteAsync(StatementCache commands, OpenId id, CancellationToken ct)
     {
         string[] sql =
         [
@@ -166,7 +264,7 @@ public abstract class SqlStateStore : IStateStore
         ];
         foreach (var s in sql)
         {
-            await using var cmd = Command(c, tx, s);
+            var cmd = commands.Get(s);
             if (s.Contains("@id", StringComparison.Ordinal)) Param(cmd, "id", unchecked((long)id.Value));
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }

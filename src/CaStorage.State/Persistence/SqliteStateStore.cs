@@ -22,6 +22,9 @@ public sealed class SqliteStateStore : SqlStateStore
     public string Path { get; }
     public override string Kind => "sqlite";
 
+    // One writer at a time is all SQLite allows anyway; its statements stay prepared between batches.
+    protected override bool KeepsWriterConnection => true;
+
     protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken ct)
     {
         var c = new SqliteConnection(_connectionString);
@@ -31,9 +34,9 @@ public sealed class SqliteStateStore : SqlStateStore
         return c;
     }
 
-    public override ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
+        await DropWriterAsync().ConfigureAwait(false);
         SqliteConnection.ClearAllPools();
-        return ValueTask.CompletedTask;
     }
 }

@@ -26,5 +26,9 @@ public static class StoreSchema
             "CREATE TABLE nodes (node_id TEXT PRIMARY KEY, lock_key BIGINT NOT NULL, rpc_endpoint TEXT NOT NULL, smb_endpoint TEXT NOT NULL, started_at BIGINT NOT NULL, state TEXT NOT NULL)",
             "CREATE TABLE shards (shard INTEGER PRIMARY KEY, owner TEXT, epoch BIGINT NOT NULL)",
         ],
+        [
+            // A hung node (SIGSTOP, a stalled VM) keeps its connection and its locks: its heartbeat shows it.
+            "ALTER TABLE nodes ADD COLUMN heartbeat_ms BIGINT NOT NULL DEFAULT 0",
+        ],
     ];
 }

@@ -80,6 +80,32 @@ public abstract class StateStoreContract
         Assert.Equal([new LockRange(5, 1, false)], loaded.Locks);
     }
 
+    /// <summary>
+    /// Batch after batch (a back end may keep its statements between batches), and after a failed batch, every row
+    /// gets its own values.
+    /// </summary>
+    [Fact]
+    public async Task Consecutive_batches_keep_each_opens_values()
+    {
+        await using var store = await NewStoreAsync();
+        await store.MigrateAsync(default);
+        var lease = Lease(Guid.NewGuid());
+        DurableOpenRecord[] first = [Record(1, "n1", lease, new LockRange(0, 1, true)), Record(2, "n2"), Record(3, "n1", null, new LockRange(9, 9, false), new LockRange(30, 1, true))];
+        await store.ApplyAsync([.. first.Select(r => new SaveOpen(r))], default);
+        await Assert.ThrowsAnyAsync<Exception>(() => store.ApplyAsync([new SaveOpen(Record(4)), new BogusMutation()], default));
+        var second = first.Select((r, i) => r with { Position = 100 + i, Path = $"p{i}", SessionId = (ulong)(50 + i), DisconnectedAtMs = i == 1 ? null : 5 + i }).ToArray();
+        await store.ApplyAsync([new SaveOpen(second[0]), new DeleteOpen(new OpenId(2))], default);
+        await store.ApplyAsync([new SaveOpen(second[1]), new SaveOpen(second[2])], default);
+
+        var loaded = (await store.LoadOpensAsync(null, default)).OrderBy(o => o.Id.Value).ToArray();
+        Assert.Equal(3, loaded.Length);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(second[i] with { Locks = loaded[i].Locks }, loaded[i]);
+            Assert.Equal(second[i].Locks, loaded[i].Locks);
+        }
+    }
+
     [Fact]
     public async Task A_shared_lease_row_lives_until_its_last_open_is_deleted()
     {

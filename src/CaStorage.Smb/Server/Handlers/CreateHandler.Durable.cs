@@ -111,7 +111,7 @@ internal static partial class CreateHandler
         if (c.Server.TryGetOpen(id, out var live) && (live.Closed != 0 || live.Session.Connection.Closed.IsCancellationRequested))
             await live.Released.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         var session = r.Session!;
-        var result = await state.ReconnectAsync(new ReconnectRequest
+        var request = new ReconnectRequest
         {
             Open = id,
             Share = tree.Share.Name,
@@ -124,7 +124,15 @@ internal static partial class CreateHandler
             PersistentFlag = ask.PersistentFlag,
             Owner = c.Server.OwnerOf(c),
             SessionId = session.Id,
-        }).ConfigureAwait(false);
+        };
+        var result = await state.ReconnectAsync(request).ConfigureAwait(false);
+        // Still connected: the loss of its old connection may not have reached the open's owner yet (another node
+        // notices its client's TCP close a moment later). Ask again for a short while.
+        for (var i = 0; i < 40 && result.Busy; i++)
+        {
+            await Task.Delay(50, c.Closed).ConfigureAwait(false);
+            result = await state.ReconnectAsync(request).ConfigureAwait(false);
+        }
         if (result.Status != NtStatus.Success) return result.Status;
         var rec = result.Record!;
         var decision = result.Decision!;
