@@ -173,6 +173,15 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
             c => StatusOf(Call<V1.IoCall, V1.StatusResult>(c, "CheckIo", new V1.IoCall { Open = Ref(file, open), Offset = offset, Length = length, Write = write })),
             NtStatus.Unsuccessful);
 
+    /// <remarks>Remotely a zero-length write check: the owner's actor takes the same step (read caches end, no lock conflicts).</remarks>
+    public async ValueTask BreakReadCachingAsync(FileKey file, OpenId open) =>
+        await Route(file, async l => { await l.BreakReadCachingAsync(file, open).ConfigureAwait(false); return true; },
+            async c =>
+            {
+                await Call<V1.IoCall, V1.StatusResult>(c, "CheckIo", new V1.IoCall { Open = Ref(file, open), Offset = 0, Length = 0, Write = true }).ConfigureAwait(false);
+                return true;
+            }, false).ConfigureAwait(false);
+
     public ValueTask<(NtStatus Status, byte Level)> AckOplockAsync(FileKey file, OpenId open, byte level) =>
         Route(file, l => l.AckOplockAsync(file, open, level),
             async c =>

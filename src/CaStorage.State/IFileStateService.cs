@@ -16,7 +16,10 @@ public interface IFileStateService
 
     ValueTask<bool> IsDeletePendingAsync(FileKey file);
 
-    /// <summary>May this open rename its file? Other opens must share delete (Windows).</summary>
+    /// <summary>
+    /// May this open rename its file? Other opens must share delete (Windows). A leased open first waits until the other
+    /// leases have given up handle caching.
+    /// </summary>
     ValueTask<NtStatus> CheckRenameAsync(FileKey file, OpenId open);
 
     /// <summary>May the file be replaced/deleted by someone without an open on it (rename target)?</summary>
@@ -45,6 +48,9 @@ public interface IFileStateService
 
     /// <summary>May this open read or write the range? STATUS_FILE_LOCK_CONFLICT when another lock forbids it.</summary>
     ValueTask<NtStatus> CheckIoAsync(FileKey file, OpenId open, ulong offset, ulong length, bool write);
+
+    /// <summary>The file's size changes through this open (end of file, allocation): other opens lose read caching.</summary>
+    ValueTask BreakReadCachingAsync(FileKey file, OpenId open);
 
     /// <summary>OPLOCK_BREAK acknowledgement of an oplock: the level the client kept.</summary>
     ValueTask<(NtStatus Status, byte Level)> AckOplockAsync(FileKey file, OpenId open, byte level);

@@ -4,15 +4,26 @@ using CaStorage.State;
 namespace CaStorage.Smb.Server;
 
 /// <summary>
-/// Delivers the state tier's break notifications to the connection that holds the open (by connection id), or for a
-/// lease whose first connection is gone, to another connection of the same client (ClientGuid).
+/// Delivers the state tier's break notifications: an oplock break to the connection that holds the open (by
+/// connection id), a lease break to the oldest connection of the lease's client (ClientGuid), as Windows and Samba
+/// do (MS-SMB2 3.3.4.7; smb2.lease.v2_complex1 expects it there even for a lease taken on a later channel).
 /// </summary>
 public sealed class SmbClientNotifier : IClientNotifier
 {
     private readonly ConcurrentDictionary<string, SmbConnection> _connections = new();
+    private readonly ConcurrentDictionary<string, long> _order = new();
+    private long _registered;
 
-    internal void Register(SmbConnection c) => _connections[c.Id] = c;
-    internal void Unregister(SmbConnection c) => _connections.TryRemove(new KeyValuePair<string, SmbConnection>(c.Id, c));
+    internal void Register(SmbConnection c)
+    {
+        _order[c.Id] = Interlocked.Increment(ref _registered);
+        _connections[c.Id] = c;
+    }
+
+    internal void Unregister(SmbConnection c)
+    {
+        if (_connections.TryRemove(new KeyValuePair<string, SmbConnection>(c.Id, c))) _order.TryRemove(c.Id, out _);
+    }
 
     /// <summary>Drops every client connection (a fenced cluster node must stop serving at once).</summary>
     public void AbortAll()
@@ -33,8 +44,15 @@ public sealed class SmbClientNotifier : IClientNotifier
 
     public void LeaseBreak(string owner, LeaseId lease, LeaseState current, LeaseState newState, ushort newEpoch, bool ackRequired, int version)
     {
-        if (!_connections.TryGetValue(ConnectionOf(owner), out var c) || c.ClientGuid != lease.ClientGuid)
-            c = _connections.Values.FirstOrDefault(x => x.ClientGuid == lease.ClientGuid && x.Negotiated);
-        c?.SendLeaseBreak(lease, current, newState, newEpoch, ackRequired, version);
+        SmbConnection? oldest = null;
+        var oldestOrder = long.MaxValue;
+        foreach (var (id, c) in _connections)
+        {
+            if (c.ClientGuid != lease.ClientGuid || !c.Negotiated || !_order.TryGetValue(id, out var order) || order >= oldestOrder) continue;
+            oldest = c;
+            oldestOrder = order;
+        }
+        if (oldest is null && _connections.TryGetValue(ConnectionOf(owner), out var byOwner)) oldest = byOwner;
+        oldest?.SendLeaseBreak(lease, current, newState, newEpoch, ackRequired, version);
     }
 }

@@ -43,7 +43,14 @@ internal sealed partial class SmbConnection
         }
         var outcome = await Server.FileState.CloseAsync(open.Key, open.Id).ConfigureAwait(false);
         await ops.CloseAsync(open.File).ConfigureAwait(false);
-        if (!outcome.DeleteNow) return false;
+        if (!outcome.DeleteNow)
+        {
+            // Delete-on-close of a directory still open elsewhere leaves it delete-pending: its watches hear of it.
+            if (open.DeleteOnClose && open.IsDirectory) Server.Notify.DirectoryDeletePending(open.Tree.Share.Name, open.File.Path);
+            // The last-write time is settled at close: watches see one change for the writes (Samba, Windows).
+            if (open.Written) Server.Notify.Report(open.Tree.Share.Name, open.File.Path, NotifyAction.Modified, NotifyFilter.LastWrite | NotifyFilter.Size);
+            return false;
+        }
         try
         {
             var st = await ops.UnlinkAsync(open.Tree.Vfs, open.File.Path, open.IsDirectory, CancellationToken.None).ConfigureAwait(false);

@@ -39,6 +39,8 @@ internal sealed class SmbOpen
     /// <summary>Granted oplock level (OplockLevel.Lease when the open is under a lease).</summary>
     public byte OplockLevel { get; set; }
     public LeaseId? Lease { get; set; }
+    /// <summary>Data was written through this open: its close reports the change to directory watches.</summary>
+    public bool Written { get; set; }
     /// <summary>What the open asked of the state tier (told again to a new shard owner after a failover).</summary>
     public OpenRequest? StateRequest { get; set; }
 

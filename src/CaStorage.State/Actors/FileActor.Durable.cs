@@ -124,7 +124,7 @@ internal sealed partial class FileActor
         var r = e.Request;
         LeaseRecord? lease = null;
         if (e.Lease is { } lid && _leases.TryGetValue(lid, out var l))
-            lease = new LeaseRecord(lid, Key, l.BreakingTo ?? l.State, l.Epoch, l.Version, l.ParentKey);
+            lease = new LeaseRecord(lid, Key, l.Breaking ? l.BreakingToRequested : l.State, l.Epoch, l.Version, l.ParentKey);
         var locks = new List<LockRange>();
         foreach (var h in _locks)
             if (h.Open == r.Open) locks.Add(new LockRange(h.Offset, h.Length, h.Exclusive));
@@ -193,7 +193,7 @@ internal sealed partial class FileActor
         if (!_opens.TryGetValue(id, out var e) || e.Durable is not { } d) return false;
         var keep = d.Grant.Persistent
             || e.Oplock == OplockLevel.Batch && e.BreakingTo is null
-            || e.Lease is { } lid && _leases.TryGetValue(lid, out var l) && l.BreakingTo is null && (l.State & LeaseState.Handle) != 0;
+            || e.Lease is { } lid && _leases.TryGetValue(lid, out var l) && !l.Breaking && (l.State & LeaseState.Handle) != 0;
         if (!keep) return false;
         d.Disconnected = true;
         d.DisconnectedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -295,7 +295,7 @@ internal sealed partial class FileActor
         var decision = OpenDecision.Granted with
         {
             Oplock = e.Lease is null ? e.Oplock : OplockLevel.Lease,
-            Lease = lease is null ? null : new LeaseGrant(lease.Id, lease.State, lease.Epoch, lease.BreakingTo is not null, lease.Version, lease.ParentKey),
+            Lease = lease is null ? null : new LeaseGrant(lease.Id, lease.State, lease.Epoch, lease.Breaking, lease.Version, lease.ParentKey),
             Durable = d.Grant,
         };
         Save(e);

@@ -12,6 +12,6 @@ internal sealed partial class FileActor
         _opens.Values.Select(e => new OpenStateView(e.Request.Open, e.Request.Access, e.Request.Share, e.Oplock, e.BreakingTo, e.Lease, e.Request.Owner,
             e.Durable is null ? null : Snapshot(e))).ToArray(),
         _locks.Select(l => new LockView(l.Open, l.Offset, l.Length, l.Exclusive)).ToArray(),
-        _leases.Values.Select(l => new LeaseView(l.Id, l.State, l.BreakingTo, l.Epoch, l.Version, l.Opens, l.Owner)).ToArray(),
+        _leases.Values.Select(l => new LeaseView(l.Id, l.State, l.Breaking ? l.BreakingToRequested : null, l.Epoch, l.Version, l.Opens, l.Owner)).ToArray(),
         _deletePending);
 }

@@ -21,6 +21,7 @@ internal sealed partial class FileActor
     private readonly TimeProvider _time;
     private readonly Dictionary<LeaseId, LeaseEntry> _leases = new();
     private readonly List<RequestOpen> _parked = [];
+    private readonly List<CheckRename> _parkedRenames = [];
     private int _readCachers;
     private int _running;
     private bool _deletePending;
@@ -45,7 +46,7 @@ internal sealed partial class FileActor
     /// <summary>Set under the registry lock once the actor is empty and removed; posters then look up again.</summary>
     public bool Retired => Volatile.Read(ref _retired);
 
-    public bool IsEmpty => _opens.Count == 0 && _parked.Count == 0 && !_deletePending && _mailbox.IsEmpty;
+    public bool IsEmpty => _opens.Count == 0 && _parked.Count == 0 && _parkedRenames.Count == 0 && !_deletePending && _mailbox.IsEmpty;
 
     /// <summary>Held byte-range locks, readable without a message: I/O skips the lock check when there are none.</summary>
     public int LockCount => Volatile.Read(ref _lockCount);
@@ -73,6 +74,10 @@ internal sealed partial class FileActor
         public LeaseId? Lease { get; set; }
     }
 
+    /// <summary>
+    /// A lease as Samba's leases.tdb keeps it: while Breaking, the client was asked to drop to BreakingToRequested;
+    /// later opens may lower BreakingToRequired, and the ack then leads to a further break (one step at a time).
+    /// </summary>
     private sealed class LeaseEntry(LeaseId id, int version, Guid parentKey, string owner)
     {
         public LeaseId Id { get; } = id;
@@ -81,7 +86,9 @@ internal sealed partial class FileActor
         public string Owner { get; set; } = owner;
         public LeaseState State { get; set; }
         public ushort Epoch { get; set; }
-        public LeaseState? BreakingTo { get; set; }
+        public bool Breaking { get; set; }
+        public LeaseState BreakingToRequested { get; set; }
+        public LeaseState BreakingToRequired { get; set; }
         public ITimer? BreakTimer { get; set; }
         public int Opens { get; set; }
     }
@@ -109,14 +116,15 @@ internal sealed partial class FileActor
         _persisted = null;
         switch (cmd)
         {
-            case RequestOpen m: TryOpen(m); break;
+            case RequestOpen m: TryOpen(m, firstAttempt: true); break;
             case AckOplock m: Reply(m.Reply, DoAckOplock(m.Open, m.Level)); break;
             case AckLease m: Reply(m.Reply, DoAckLease(m.Lease, m.State)); break;
             case BreakTimeout m: DoBreakTimeout(m.Target); break;
             case Close m: Reply(m.Reply, DoClose(m.Open)); break;
             case SetDeletePending m: m.Reply.TrySetResult(DoSetDeletePending(m.Open, m.Value)); break;
             case QueryDeletePending m: m.Reply.TrySetResult(_deletePending); break;
-            case CheckRename m: m.Reply.TrySetResult(DoCheckRename(m.Open)); break;
+            case CheckRename m: TryRename(m); break;
+            case BreakReadCaching m: BreakReadCaches(m.Open); m.Reply.TrySetResult(true); break;
             case CheckReplace m: m.Reply.TrySetResult(_opens.Count == 0 ? NtStatus.Success : NtStatus.AccessDenied); break;
             case ProbeShareAccess m: m.Reply.TrySetResult(DoProbe(m.Access, m.Share)); break;
             case RequestLock m: DoLock(m); break;
@@ -139,119 +147,174 @@ internal sealed partial class FileActor
 
     // ---- Opens, oplocks and leases -------------------------------------------------------------------------
     //
-    // A new open first resolves what stands in its way: share-mode conflicts with opens that cache handles
-    // (batch oplock, H lease) are broken before a sharing violation is given (the other client may close); opens
-    // that cache writes (exclusive/batch oplock, W lease) are broken so their data reaches the server. Breaks that
-    // need an acknowledgement park the open here until the acks (or the 35 s timeout) arrive; then it is re-tried.
+    // After Samba's delay_for_oplock/grant_fsp_oplock_type (the reference Windows clients are tested against), with
+    // oplocks seen as lease states: level II = R, exclusive = RW, batch = RWH. A new open that is not a stat open
+    // breaks write caching of every other holder, or handle caching when it would be a sharing violation (the holder
+    // may close), or all caching when it overwrites. It waits while a broken holder had what it needs withdrawn
+    // (or, on a retry, while a lease is still breaking); then it gets a sharing violation or is granted.
+
+    private const AccessMask OplockStatBits = AccessMask.Synchronize | AccessMask.FileReadAttributes | AccessMask.FileWriteAttributes;
+    private const AccessMask LeaseStatBits = OplockStatBits | AccessMask.ReadControl;
+
+    /// <summary>An open that touches neither data nor security and so never breaks oplocks (Samba is_oplock_stat_open).</summary>
+    internal static bool IsOplockStatOpen(AccessMask a) => (a & OplockStatBits) != 0 && (a & ~OplockStatBits) == 0;
+
+    /// <summary>Leases also survive opens that only read the security descriptor (Samba is_lease_stat_open).</summary>
+    internal static bool IsLeaseStatOpen(AccessMask a) => (a & LeaseStatBits) != 0 && (a & ~LeaseStatBits) == 0;
+
+    internal static LeaseState OplockCaching(byte level) => level switch
+    {
+        OplockLevel.LevelII => LeaseState.Read,
+        OplockLevel.Exclusive => LeaseState.ReadWrite,
+        OplockLevel.Batch => LeaseState.All,
+        _ => LeaseState.None,
+    };
+
+    private static byte OplockFor(LeaseState s) => s switch
+    {
+        LeaseState.All => OplockLevel.Batch,
+        LeaseState.ReadWrite => OplockLevel.Exclusive,
+        LeaseState.Read or LeaseState.ReadHandle => OplockLevel.LevelII,
+        _ => OplockLevel.None,
+    };
 
     private static bool SameLease(OpenEntry e, OpenRequest req) => e.Lease is { } l && req.Lease is { } r && l == r.Id;
 
-    private void TryOpen(RequestOpen m)
+    private void TryOpen(RequestOpen m, bool firstAttempt)
     {
         var req = m.Request;
         // MS-FSA 2.1.5.1: an open of a delete-pending file fails with STATUS_DELETE_PENDING.
         if (_deletePending) { m.Reply.TrySetResult(new OpenDecision(OpenOutcome.DeletePending)); return; }
 
-        var waiting = false;
         var conflict = false;
         foreach (var e in _opens.Values)
         {
             if (!ShareModeRules.Conflicts(e.Request.Access, e.Request.Share, req.Access, req.Share)) continue;
             conflict = true;
-            // Handle caching goes before the sharing violation (MS-SMB2 3.3.4.7; smb2.lease.breaking*).
-            if (e.Oplock == OplockLevel.Batch && e.BreakingTo is null) BreakOplock(e, OplockLevel.None);
-            if (e.BreakingTo is not null) waiting = true;
-            if (e.Lease is { } lid && !SameLease(e, req) && _leases.TryGetValue(lid, out var l))
-            {
-                if (l.BreakingTo is null && (l.State & LeaseState.Handle) != 0) BreakLease(l, l.State & ~(LeaseState.Handle | LeaseState.Write));
-                if (l.BreakingTo is { } to && (l.State & LeaseState.Handle) != 0) waiting = true;
-            }
+            break;
         }
+        // An overwrite writes even without write access (Samba adds FILE_WRITE_DATA for the truncate).
+        var access = req.Truncates ? req.Access | AccessMask.FileWriteData : req.Access;
+        var delay = !IsOplockStatOpen(access) && BreakForOpen(req, access, conflict, firstAttempt);
         // Disconnected durable opens that had to be broken are gone now: decide again without them.
-        if (_toPurge.Count > 0) { ProcessPurges(); TryOpen(m); return; }
-        if (conflict)
+        if (_toPurge.Count > 0) { ProcessPurges(); TryOpen(m, firstAttempt); return; }
+        if (delay)
         {
-            if (waiting) _parked.Add(m);
-            else m.Reply.TrySetResult(new OpenDecision(OpenOutcome.SharingViolation));
+            _parked.Add(m);
             return;
         }
-
-        if (ShareModeRules.TakesShareMode(req.Access) || req.Truncates)
+        if (conflict)
         {
-            foreach (var e in _opens.Values)
-            {
-                if (SameLease(e, req)) continue;
-                if (e.Oplock is OplockLevel.Exclusive or OplockLevel.Batch && e.BreakingTo is null)
-                    BreakOplock(e, req.Truncates ? OplockLevel.None : OplockLevel.LevelII);
-                if (e.BreakingTo is not null) waiting = true;
-                if (e.Oplock == OplockLevel.LevelII && req.Truncates) DropLevelII(e);
-            }
-            foreach (var l in _leases.Values)
-            {
-                if (req.Lease is { } r && l.Id == r.Id) continue;
-                if (l.BreakingTo is null && (l.State & LeaseState.Write) != 0)
-                    BreakLease(l, req.Truncates ? LeaseState.None : l.State & ~LeaseState.Write);
-                else if (l.BreakingTo is null && req.Truncates && (l.State & LeaseState.Read) != 0)
-                    BreakLease(l, LeaseState.None);
-                if (l.BreakingTo is { } to && ((l.State & ~to) & LeaseState.Write) != 0) waiting = true;
-            }
+            m.Reply.TrySetResult(new OpenDecision(OpenOutcome.SharingViolation));
+            return;
         }
-        if (_toPurge.Count > 0) { ProcessPurges(); TryOpen(m); return; }
-        if (waiting) { _parked.Add(m); return; }
-
         var entry = new OpenEntry(req);
         _opens[req.Open] = entry;
         GrantDurable(m, entry, Grant(entry));
     }
 
+    /// <summary>Sends the breaks a new open needs; true when it must wait for acknowledgements (Samba delay_for_oplock_fn).</summary>
+    private bool BreakForOpen(OpenRequest req, AccessMask access, bool conflict, bool firstAttempt)
+    {
+        var delayMask = conflict ? LeaseState.Handle : LeaseState.Write;
+        // An overwrite invalidates every cache at once (Samba breaks to none directly).
+        LeaseState Target(LeaseState held) => req.Truncates ? LeaseState.None : held & ~delayMask;
+        var delay = false;
+        foreach (var e in _opens.Values)
+        {
+            if (e.Lease is not null || e.Oplock == OplockLevel.None) continue;
+            var held = OplockCaching(e.Oplock);
+            var to = Target(held);
+            if ((held & ~to) == 0) continue;
+            if (e.Oplock == OplockLevel.LevelII) DropLevelII(e);
+            // Oplocks only break to level II or none.
+            else if (e.BreakingTo is null) BreakOplock(e, (to & LeaseState.Read) != 0 ? OplockLevel.LevelII : OplockLevel.None);
+            if ((held & delayMask) != 0) delay = true;
+        }
+        if (IsLeaseStatOpen(access)) return delay;
+        foreach (var l in _leases.Values)
+        {
+            if (req.Lease is { } r && r.Id == l.Id) continue;
+            var held = l.State;
+            var to = Target(held);
+            if ((held & ~to) == 0)
+            {
+                if (l.Breaking) delay = true;
+                continue;
+            }
+            var wasBreaking = l.Breaking;
+            BreakLease(l, to);
+            if ((held & delayMask) != 0 || (wasBreaking && !firstAttempt)) delay = true;
+        }
+        return delay;
+    }
+
     private OpenDecision Grant(OpenEntry entry)
     {
         var req = entry.Request;
-        var others = _opens.Values.Where(e => e != entry && !SameLease(e, req) && ShareModeRules.TakesShareMode(e.Request.Access)).ToList();
-        if (req.RequestedOplock == OplockLevel.Lease && req.Lease is { } lr)
+        var lr = req.RequestedOplock == OplockLevel.Lease ? req.Lease : null;
+        // No directory leasing or oplocks are offered (SMB2_GLOBAL_CAP_DIRECTORY_LEASING is not announced).
+        if (req.IsDirectory) return OpenDecision.Granted;
+
+        var granted = lr is not null ? ValidRequest(lr.State) : OplockCaching(req.RequestedOplock);
+        // After Samba's grant_fsp_oplock_type: write caching only to a file's single opener (stat opens that cache
+        // nothing do not count, as on Windows: smb2.lease.statopen3); nothing beside another's write caching (a stat
+        // open does not break it); oplocks do not mix with others' handle caching. (Samba also withholds read caching
+        // from a file with byte-range locks; Windows does not, and no conformance test asks for it.)
+        var selfStat = IsOplockStatOpen(req.Access);
+        bool gotHandle = false, gotOplock = false;
+        foreach (var o in _opens.Values)
         {
-            if (!_leases.TryGetValue(lr.Id, out var lease))
+            if (o == entry || (lr is not null && o.Lease == lr.Id)) continue;
+            var caching = o.Lease is { } ol ? (_leases.TryGetValue(ol, out var other) ? other.State : LeaseState.None) : OplockCaching(o.Oplock);
+            if (caching == LeaseState.None && IsOplockStatOpen(o.Request.Access)) continue;
+            if ((caching & LeaseState.Write) != 0) granted = LeaseState.None;
+            else if (!selfStat || caching != LeaseState.None || lr is null) granted &= ~LeaseState.Write;
+            if ((caching & LeaseState.Handle) != 0) gotHandle = true;
+            if (o.Lease is null && caching != LeaseState.None) gotOplock = true;
+        }
+        if ((granted & LeaseState.Read) == 0) granted = LeaseState.None;
+
+        if (lr is null)
+        {
+            entry.Oplock = gotHandle ? OplockLevel.None : OplockFor(granted);
+            RecountReadCachers();
+            return OpenDecision.Granted with { Oplock = entry.Oplock };
+        }
+
+        if (gotOplock) granted &= ~LeaseState.Handle;
+        if (!_leases.TryGetValue(lr.Id, out var lease))
+        {
+            lease = new LeaseEntry(lr.Id, lr.Version, lr.ParentKey, req.Owner)
             {
-                lease = new LeaseEntry(lr.Id, lr.Version, lr.ParentKey, req.Owner) { Epoch = lr.Version == 2 ? lr.Epoch : (ushort)0 };
-                _leases[lr.Id] = lease;
-            }
-            lease.Opens++;
-            entry.Lease = lr.Id;
-            var wanted = Normalize(lr.State);
-            var allowed = LeaseState.All;
-            if (others.Count > 0) allowed &= ~LeaseState.Write;
-            if (req.IsDirectory) allowed = LeaseState.None; // no directory leasing is offered
-            if (others.Any(o => o.Oplock is OplockLevel.Exclusive or OplockLevel.Batch)) allowed = LeaseState.None;
-            var granted = lease.BreakingTo is null ? lease.State | (wanted & allowed) : lease.State;
-            if (Normalize(granted) != granted) granted = lease.State;
-            if (granted != lease.State)
+                State = granted,
+                Epoch = lr.Version == 2 ? (ushort)(lr.Epoch + 1) : (ushort)0,
+            };
+            _leases[lr.Id] = lease;
+        }
+        else
+        {
+            // Samba try_lease_upgrade: only a strict superset, granted in full, outside a break, changes the lease.
+            var requested = lr.State;
+            var upgrade = (lease.State & requested) == lease.State && granted != lease.State && granted == requested && !lease.Breaking;
+            if (upgrade)
             {
                 lease.State = granted;
                 if (lease.Version == 2) lease.Epoch++;
             }
-            RecountReadCachers();
-            return OpenDecision.Granted with
-            {
-                Oplock = OplockLevel.Lease,
-                Lease = new LeaseGrant(lease.Id, lease.State, lease.Epoch, lease.BreakingTo is not null, lease.Version, lease.ParentKey),
-            };
         }
-        byte level = OplockLevel.None;
-        if (!req.IsDirectory)
-        {
-            if (req.RequestedOplock is OplockLevel.Batch or OplockLevel.Exclusive)
-                level = others.Count == 0 ? req.RequestedOplock
-                    : others.All(o => o.Oplock <= OplockLevel.LevelII && o.Lease is null || o.Lease is { } l && (_leases[l].State & LeaseState.Write) == 0) ? OplockLevel.LevelII : OplockLevel.None;
-            else if (req.RequestedOplock == OplockLevel.LevelII)
-                level = others.Any(o => o.Oplock is OplockLevel.Exclusive or OplockLevel.Batch) ? OplockLevel.None : OplockLevel.LevelII;
-        }
-        entry.Oplock = level;
+        lease.Opens++;
+        entry.Lease = lr.Id;
         RecountReadCachers();
-        return OpenDecision.Granted with { Oplock = level };
+        return OpenDecision.Granted with
+        {
+            Oplock = OplockLevel.Lease,
+            Lease = new LeaseGrant(lease.Id, lease.State, lease.Epoch, lease.Breaking, lease.Version, lease.ParentKey),
+        };
     }
 
-    /// <summary>Valid lease states are R, RH, RW and RWH; anything else is granted as none (MS-SMB2 3.3.5.9.8).</summary>
-    private static LeaseState Normalize(LeaseState s) => s is LeaseState.Read or LeaseState.ReadHandle or LeaseState.ReadWrite or LeaseState.All ? s : LeaseState.None;
+    /// <summary>What a lease request can be granted at most: R, RH, RW or RWH; anything else gets none (MS-SMB2 3.3.5.9.8).</summary>
+    private static LeaseState ValidRequest(LeaseState s) => s is LeaseState.Read or LeaseState.ReadHandle or LeaseState.ReadWrite or LeaseState.All ? s : LeaseState.None;
 
     private void BreakOplock(OpenEntry e, byte to)
     {
@@ -268,44 +331,58 @@ internal sealed partial class FileActor
         _notifier.OplockBreak(e.Request.Owner, e.Request.Open, OplockLevel.None);
     }
 
+    /// <summary>Asks a lease holder to give up what <paramref name="to"/> lacks (Samba process_oplock_break_message).</summary>
     private void BreakLease(LeaseEntry l, LeaseState to)
     {
         if (PurgeInsteadOfBreak(l)) return;
-        var current = l.State;
-        // An acknowledgement is needed when write or handle caching is withdrawn (MS-SMB2 3.3.4.7).
-        var ackRequired = (current & (LeaseState.Write | LeaseState.Handle)) != 0;
-        if (l.Version == 2) l.Epoch++;
-        if (ackRequired)
+        to &= l.State;
+        if (l.Breaking)
         {
-            l.BreakingTo = to;
-            l.BreakTimer = _time.CreateTimer(_ => Post(new BreakTimeout(l)), null, BreakTimeoutPeriod, Timeout.InfiniteTimeSpan);
+            // A break in progress only lowers its floor; the client hears of it after its acknowledgement.
+            l.BreakingToRequired &= to;
+            return;
+        }
+        if (l.State == to) return;
+        var from = l.State;
+        if (l.Version == 2) l.Epoch++;
+        if (from == LeaseState.Read)
+        {
+            // Read caching alone is withdrawn without an acknowledgement (MS-SMB2 3.3.4.7).
+            l.State = LeaseState.None;
+            _notifier.LeaseBreak(l.Owner, l.Id, from, LeaseState.None, l.Epoch, false, l.Version);
         }
         else
         {
-            l.State = to;
+            l.Breaking = true;
+            l.BreakingToRequested = l.BreakingToRequired = to;
+            l.BreakTimer?.Dispose();
+            l.BreakTimer = _time.CreateTimer(_ => Post(new BreakTimeout(l)), null, BreakTimeoutPeriod, Timeout.InfiniteTimeSpan);
+            _notifier.LeaseBreak(l.Owner, l.Id, from, to, l.Epoch, true, l.Version);
         }
-        _notifier.LeaseBreak(l.Owner, l.Id, current, to, l.Epoch, ackRequired, l.Version);
         RecountReadCachers();
     }
 
-    /// <summary>A write, truncation or byte-range lock by <paramref name="writer"/> ends other opens' read caching.</summary>
+    /// <summary>
+    /// A write, truncation or byte-range lock through <paramref name="writer"/> ends read caching: every level II oplock
+    /// (the writer's own too, as Windows does) and every read lease but the writer's (Samba contend_level2_oplocks).
+    /// </summary>
     private void BreakReadCaches(OpenId writer)
     {
         if (_readCachers == 0) return;
         _opens.TryGetValue(writer, out var w);
         foreach (var e in _opens.Values)
-            if (e.Request.Open != writer && e.Oplock == OplockLevel.LevelII) DropLevelII(e);
+            if (e.Lease is null && e.Oplock == OplockLevel.LevelII) DropLevelII(e);
         foreach (var l in _leases.Values)
         {
             if (w?.Lease == l.Id) continue;
-            if (l.BreakingTo is null && (l.State & LeaseState.Read) != 0) BreakLease(l, LeaseState.None);
+            if ((l.State & LeaseState.Read) != 0) BreakLease(l, LeaseState.None);
         }
         RecountReadCachers();
     }
 
     private void RecountReadCachers()
     {
-        var n = _opens.Values.Count(e => e.Oplock == OplockLevel.LevelII) + _leases.Values.Count(l => (l.State & LeaseState.Read) != 0);
+        var n = _opens.Values.Count(e => e.Lease is null && e.Oplock == OplockLevel.LevelII) + _leases.Values.Count(l => (l.State & LeaseState.Read) != 0);
         Volatile.Write(ref _readCachers, n);
     }
 
@@ -325,16 +402,40 @@ internal sealed partial class FileActor
         return (NtStatus.Success, e.Oplock);
     }
 
+    /// <summary>A lease break acknowledgement (Samba downgrade_lease, MS-SMB2 3.3.5.22.2).</summary>
     private NtStatus DoAckLease(LeaseId id, LeaseState state)
     {
         if (!_leases.TryGetValue(id, out var l)) return NtStatus.ObjectNameNotFound;
-        if (l.BreakingTo is not { } to) return NtStatus.Unsuccessful;
-        // The client may keep at most what the break allowed (MS-SMB2 3.3.5.22.2).
-        if ((state & ~to) != 0) return NtStatus.RequestNotAccepted;
+        if (!l.Breaking) return NtStatus.Unsuccessful;
+        // The client may keep at most what the break allowed.
+        if ((state & ~l.BreakingToRequested) != 0) return NtStatus.RequestNotAccepted;
         l.State = state;
-        l.BreakingTo = null;
         l.BreakTimer?.Dispose();
         l.BreakTimer = null;
+        if ((state & ~l.BreakingToRequired) != 0)
+        {
+            // Later opens need more: break again, one step at a time as Windows does (smb2.lease.breaking3).
+            var next = l.BreakingToRequired;
+            if ((state & (LeaseState.Write | LeaseState.Handle)) != 0)
+            {
+                next = (next | LeaseState.Read) & state;
+                l.BreakingToRequested = next;
+                l.BreakTimer = _time.CreateTimer(_ => Post(new BreakTimeout(l)), null, BreakTimeoutPeriod, Timeout.InfiniteTimeSpan);
+                _notifier.LeaseBreak(l.Owner, l.Id, state, next, l.Epoch, true, l.Version);
+            }
+            else
+            {
+                l.State = LeaseState.None;
+                l.Breaking = false;
+                l.BreakingToRequested = l.BreakingToRequired = LeaseState.None;
+                _notifier.LeaseBreak(l.Owner, l.Id, state, LeaseState.None, l.Epoch, false, l.Version);
+            }
+        }
+        else
+        {
+            l.Breaking = false;
+            l.BreakingToRequested = l.BreakingToRequired = LeaseState.None;
+        }
         SaveLeaseHolders(l.Id);
         RecountReadCachers();
         RetryParked();
@@ -351,9 +452,11 @@ internal sealed partial class FileActor
                 e.BreakingTo = null;
                 e.BreakTimer?.Dispose();
                 break;
-            case LeaseEntry l when l.BreakingTo is { } to && _leases.ContainsValue(l):
-                l.State = to;
-                l.BreakingTo = null;
+            case LeaseEntry l when l.Breaking && _leases.ContainsValue(l):
+                // ... and its lease (smb2.lease.timeout: the state is none afterwards, a late ack is refused).
+                l.State = LeaseState.None;
+                l.Breaking = false;
+                l.BreakingToRequested = l.BreakingToRequired = LeaseState.None;
                 l.BreakTimer?.Dispose();
                 break;
             default:
@@ -365,11 +468,17 @@ internal sealed partial class FileActor
 
     private void RetryParked()
     {
+        if (_parkedRenames.Count > 0)
+        {
+            var renames = _parkedRenames.ToList();
+            _parkedRenames.Clear();
+            foreach (var r in renames) TryRename(r);
+        }
         if (_parked.Count == 0) return;
         var again = _parked.ToList();
         _parked.Clear();
         foreach (var m in again)
-            if (!m.Reply.Task.IsCompleted) TryOpen(m);
+            if (!m.Reply.Task.IsCompleted) TryOpen(m, firstAttempt: false);
     }
 
     private bool CanGrant(OpenId open, IReadOnlyList<LockRange> ranges)
@@ -482,6 +591,11 @@ internal sealed partial class FileActor
             RetryWaiters();
         }
         if (!_opens.Remove(id, out var e)) return new CloseOutcome(false, _opens.Count == 0);
+        foreach (var r in _parkedRenames.Where(r => r.Open == id).ToList())
+        {
+            _parkedRenames.Remove(r);
+            r.Reply.TrySetResult(NtStatus.FileClosed);
+        }
         if (e.Request.DeleteOnClose) _deletePending = true;
         e.BreakTimer?.Dispose();
         Forget(e);
@@ -518,6 +632,27 @@ internal sealed partial class FileActor
         foreach (var e in _opens.Values)
             if (ShareModeRules.Conflicts(e.Request.Access, e.Request.Share, access, share)) return NtStatus.SharingViolation;
         return NtStatus.Success;
+    }
+
+    /// <summary>
+    /// A rename through a leased open first takes handle caching from the other leases of the file and waits for their
+    /// acknowledgements (Samba delay_rename_for_lease_break; smb2.lease.v2_rename, rename_wait), then checks sharing.
+    /// </summary>
+    private void TryRename(CheckRename m)
+    {
+        if (!_opens.TryGetValue(m.Open, out var e)) { m.Reply.TrySetResult(NtStatus.FileClosed); return; }
+        var wait = false;
+        if (e.Lease is { } own)
+        {
+            foreach (var l in _leases.Values)
+            {
+                if (l.Id == own || (l.State & LeaseState.Handle) == 0) continue;
+                BreakLease(l, l.State & ~LeaseState.Handle);
+                wait = true;
+            }
+        }
+        if (wait) _parkedRenames.Add(m);
+        else m.Reply.TrySetResult(DoCheckRename(m.Open));
     }
 
     private NtStatus DoCheckRename(OpenId id)

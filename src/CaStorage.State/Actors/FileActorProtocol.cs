@@ -22,6 +22,7 @@ internal static class FileActorProtocol
     {
         public LockSequence? Sequence { get; init; }
     }
+    internal sealed record BreakReadCaching(OpenId Open, TaskCompletionSource<bool> Reply) : Command;
     internal sealed record CheckIo(OpenId Open, ulong Offset, ulong Length, bool Write, TaskCompletionSource<NtStatus> Reply) : Command;
     internal sealed record AckOplock(OpenId Open, byte Level, TaskCompletionSource<(NtStatus, byte)> Reply) : Command;
     internal sealed record AckLease(LeaseId Lease, LeaseState State, TaskCompletionSource<NtStatus> Reply) : Command;

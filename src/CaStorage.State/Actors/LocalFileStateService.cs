@@ -368,6 +368,17 @@ internal sealed partial class LocalFileStateService : IFileStateService, IShardH
         return await tcs.Task.ConfigureAwait(false);
     }
 
+    public ValueTask BreakReadCachingAsync(FileKey file, OpenId open)
+    {
+        var shard = ShardOf(file);
+        FileActor? actor;
+        lock (shard) shard.TryGetValue(file, out actor);
+        if (actor is null || actor.ReadCacherCount == 0) return ValueTask.CompletedTask;
+        var tcs = Tcs<bool>();
+        Send(file, new BreakReadCaching(open, tcs));
+        return new ValueTask(tcs.Task);
+    }
+
     public async ValueTask FileDeletedAsync(FileKey file)
     {
         var tcs = Tcs<bool>();

@@ -10,9 +10,9 @@ public sealed class ChangeNotifyHub
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<NotifyWatch>> _byShare = new(StringComparer.OrdinalIgnoreCase);
 
-    public NotifyWatch Watch(string share, string directory, bool recursive, NotifyFilter filter)
+    public NotifyWatch Watch(string share, string directory, bool recursive, NotifyFilter filter, uint bufferLength = uint.MaxValue)
     {
-        var w = new NotifyWatch(this, share, directory.Trim('\\'), recursive, filter);
+        var w = new NotifyWatch(this, share, directory.Trim('\\'), recursive, filter) { FirstBufferLength = bufferLength };
         lock (_lock)
         {
             if (!_byShare.TryGetValue(share, out var list)) _byShare[share] = list = [];
@@ -33,6 +33,23 @@ public sealed class ChangeNotifyHub
 
     /// <summary>Changes made here are also told to the other nodes of a cluster (their clients' watches see them).</summary>
     public Action<string, string, NotifyAction, NotifyFilter>? Forward { get; set; }
+
+    /// <summary>
+    /// The directory at <paramref name="directory"/> became delete-pending: waits on it end with STATUS_DELETE_PENDING
+    /// (Windows; Samba's notify_cancel_deleted; smb2.notify.rmdir1-4).
+    /// </summary>
+    public void DirectoryDeletePending(string share, string directory)
+    {
+        directory = directory.Trim('\\');
+        NotifyWatch[] candidates;
+        lock (_lock)
+        {
+            if (!_byShare.TryGetValue(share, out var list) || list.Count == 0) return;
+            candidates = [.. list];
+        }
+        foreach (var w in candidates)
+            if (string.Equals(w.Directory, directory, StringComparison.OrdinalIgnoreCase)) w.CancelDeleted();
+    }
 
     /// <summary>Reports a change of the entry at <paramref name="path"/> (share-relative).</summary>
     public void Report(string share, string path, NotifyAction action, NotifyFilter filter)

@@ -32,5 +32,8 @@ public enum NotifyFilter : uint
 /// <summary>One change, named relative to the watched directory.</summary>
 public readonly record struct NotifyEvent(NotifyAction Action, string Name);
 
-/// <summary>What a wait on a watch produced: events, or an overflow (STATUS_NOTIFY_ENUM_DIR), or the watch closing.</summary>
-public readonly record struct NotifyBatch(IReadOnlyList<NotifyEvent> Events, bool Overflow, bool Closed);
+/// <summary>
+/// What a wait on a watch produced: events, or an overflow (STATUS_NOTIFY_ENUM_DIR), or the watch closing, or its
+/// directory becoming delete-pending (STATUS_DELETE_PENDING).
+/// </summary>
+public readonly record struct NotifyBatch(IReadOnlyList<NotifyEvent> Events, bool Overflow, bool Closed, bool DeletePending = false);

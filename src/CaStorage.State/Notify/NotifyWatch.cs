@@ -26,6 +26,11 @@ public sealed class NotifyWatch : IDisposable
     public string Share { get; }
     public string Directory { get; }
     public bool Recursive { get; }
+    /// <summary>
+    /// The OutputBufferLength of the CHANGE_NOTIFY that set the watch up: Windows sizes the change buffer by it, so
+    /// changes that do not fit it give STATUS_NOTIFY_ENUM_DIR for every later request too (smb2.notify.valid-req).
+    /// </summary>
+    public uint FirstBufferLength { get; init; } = uint.MaxValue;
     /// <summary>The completion filter of the latest CHANGE_NOTIFY on this watch.</summary>
     public NotifyFilter Filter { get; set; }
 
@@ -69,6 +74,18 @@ public sealed class NotifyWatch : IDisposable
             tcs.TrySetCanceled(ct);
         });
         return await tcs.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>The directory became delete-pending: a wait in progress ends (buffered changes stay).</summary>
+    internal void CancelDeleted()
+    {
+        TaskCompletionSource<NotifyBatch>? w;
+        lock (_lock)
+        {
+            w = _waiter;
+            _waiter = null;
+        }
+        w?.TrySetResult(new NotifyBatch([], false, false, DeletePending: true));
     }
 
     /// <summary>Anything buffered right now, without waiting.</summary>

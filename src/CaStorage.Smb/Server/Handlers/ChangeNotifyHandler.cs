@@ -29,21 +29,24 @@ internal static class ChangeNotifyHandler
         var watch = open.Watch;
         if (watch is null)
         {
-            watch = c.Server.Notify.Watch(open.Tree.Share.Name, open.File.Path, (flags & WatchTree) != 0, (NotifyFilter)filter);
+            watch = c.Server.Notify.Watch(open.Tree.Share.Name, open.File.Path, (flags & WatchTree) != 0, (NotifyFilter)filter, outLen);
             open.Watch = watch;
         }
         else
         {
             watch.Filter = (NotifyFilter)filter;
         }
+        var limit = Math.Min(outLen, watch.FirstBufferLength);
         // Always asynchronous, as Windows: an interim STATUS_PENDING, then the changes (or cancel/cleanup).
-        return ValueTask.FromResult(r.GoAsync(async (o, ct) =>
-        {
-            var batch = await watch.WaitAsync(ct).ConfigureAwait(false);
-            if (batch.Closed && batch.Events.Count == 0) return NtStatus.NotifyCleanup;
-            if (batch.Overflow) return NtStatus.NotifyEnumDir;
-            return Encode(o, batch.Events, outLen);
-        }));
+        return ValueTask.FromResult(r.GoAsync(async (o, ct) => Complete(o, await watch.WaitAsync(ct).ConfigureAwait(false), limit)));
+    }
+
+    private static NtStatus Complete(ResponseBuffer o, NotifyBatch batch, uint outLen)
+    {
+        if (batch.DeletePending) return NtStatus.DeletePending;
+        if (batch.Closed && batch.Events.Count == 0) return NtStatus.NotifyCleanup;
+        if (batch.Overflow) return NtStatus.NotifyEnumDir;
+        return Encode(o, batch.Events, outLen);
     }
 
     /// <summary>Response: StructureSize(9) OutputBufferOffset OutputBufferLength, FILE_NOTIFY_INFORMATION entries.</summary>

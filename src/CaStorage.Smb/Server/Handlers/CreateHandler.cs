@@ -164,7 +164,9 @@ internal static partial class CreateHandler
             await Task.WhenAny(t, Task.Delay(CommitGrace, ct)).ConfigureAwait(false);
             pending = new ValueTask<OpenDecision>(t);
         }
-        if (pending.IsCompleted)
+        // Inside a compound chain the requests after this one may use its handle: wait here instead of going async
+        // (the break's acknowledgement arrives as its own frame; smb2.compound.compound-break).
+        if (pending.IsCompleted || r.Header.NextCommand != 0)
         {
             var st = await finish.RunAsync(await pending.ConfigureAwait(false), r.Out, r.ResponseStart).ConfigureAwait(false);
             if (finish.Open is { } opened) r.Compound.LastOpen = opened;
@@ -210,6 +212,9 @@ internal static partial class CreateHandler
             if (decision.Outcome != OpenOutcome.Granted)
             {
                 await ops.CloseAsync(File).ConfigureAwait(false);
+                // A refused create leaves nothing behind (a lease key already on another file; smb2.lease.request).
+                if (Action == CreateAction.Created)
+                    await ops.UnlinkAsync(Tree.Vfs, File.Path, File.IsDirectory, CancellationToken.None).ConfigureAwait(false);
                 return decision.Status;
             }
             var open = new SmbOpen(C.NextVolatileId(), OpenId, Tree, File, Key, Access)

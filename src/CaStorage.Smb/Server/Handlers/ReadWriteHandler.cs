@@ -108,6 +108,7 @@ internal static class ReadWriteHandler
             var vr = await ops.WriteAsync(open.File, at, r.Message.Slice(dataStart, (int)length), writeThrough, c.Closed).ConfigureAwait(false);
             if (!vr.IsSuccess) return vr.Status;
             n = vr.Value;
+            open.Written = true;
         }
         c.Server.Metrics.BytesWritten(n);
         open.Position = at + n;

@@ -92,6 +92,8 @@ internal static class SetInfoHandler
                     if (open.IsDirectory) return NtStatus.InvalidParameter;
                     var eof = BinaryPrimitives.ReadInt64LittleEndian(d);
                     if (eof < 0) return NtStatus.InvalidParameter;
+                    // A size change is a write: it ends read caching (smb2.oplock.batch11).
+                    await c.Server.FileState.BreakReadCachingAsync(open.Key, open.Id).ConfigureAwait(false);
                     return await ops.SetEndOfFileAsync(open.File, eof, ct).ConfigureAwait(false);
                 }
             case FileInfoClass.Allocation:
@@ -101,6 +103,7 @@ internal static class SetInfoHandler
                     if (open.IsDirectory) return NtStatus.InvalidParameter;
                     var size = BinaryPrimitives.ReadInt64LittleEndian(d);
                     if (size < 0) return NtStatus.InvalidParameter;
+                    await c.Server.FileState.BreakReadCachingAsync(open.Key, open.Id).ConfigureAwait(false);
                     return await ops.SetAllocationSizeAsync(open.File, size, ct).ConfigureAwait(false);
                 }
             case FileInfoClass.Position:
@@ -137,7 +140,9 @@ internal static class SetInfoHandler
                             if (list.IsSuccess && list.Value!.Count > 0) return NtStatus.DirectoryNotEmpty;
                         }
                     }
-                    return await c.Server.FileState.SetDeletePendingAsync(open.Key, open.Id, delete).ConfigureAwait(false);
+                    var set = await c.Server.FileState.SetDeletePendingAsync(open.Key, open.Id, delete).ConfigureAwait(false);
+                    if (set == NtStatus.Success && delete && open.IsDirectory) c.Server.Notify.DirectoryDeletePending(open.Tree.Share.Name, open.File.Path);
+                    return set;
                 }
             case FileInfoClass.Rename:
                 return await RenameAsync(c, open, data).ConfigureAwait(false);
