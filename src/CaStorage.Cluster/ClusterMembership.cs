@@ -33,9 +33,15 @@ public sealed class ClusterMembership : IAsyncDisposable
 
     public string NodeId => _o.NodeId;
 
-    /// <summary>This process's life as a member (its nodes.started_at): opens are tagged with it, so a node that died
-    /// and came back under the same id is still seen to have lost its clients.</summary>
-    public long Incarnation { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    /// <summary>
+    /// This membership's life (its nodes.started_at), new at every join: opens are tagged with it, so a node that died,
+    /// or fenced itself and joined again, is seen by the others to have lost the clients of its former life.
+    /// </summary>
+    public long Incarnation => Volatile.Read(ref _incarnation);
+    private long _incarnation;
+
+    /// <summary>Called at every join with the new owner-tag prefix (the SMB layer tags new opens with it).</summary>
+    public Action<string>? Joined { get; set; }
 
     /// <summary>The owner-tag prefix of this node's connections ("node#incarnation/").</summary>
     public string OwnerPrefix => OwnerPrefixOf(_o.NodeId, Incarnation);
@@ -125,6 +131,8 @@ public sealed class ClusterMembership : IAsyncDisposable
         };
         var conn = new NpgsqlConnection(b.ConnectionString);
         await conn.OpenAsync(ct).ConfigureAwait(false);
+        // Strictly increasing even when two joins fall in one millisecond.
+        Volatile.Write(ref _incarnation, Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _incarnation + 1));
         try
         {
             var key = AdvisoryKeys.NodeObject(_o.NodeId);
@@ -145,6 +153,7 @@ public sealed class ClusterMembership : IAsyncDisposable
         _conn = conn;
         _fenced = false;
         _draining = false;
+        Joined?.Invoke(OwnerPrefix);
         _log.LogInformation("cluster: node {Node} joined", _o.NodeId);
     }
 

@@ -141,6 +141,8 @@ internal sealed class NodeHost : IAsyncDisposable
         {
             // Peers reach this node's sessions, opens and watches; this node reaches theirs.
             cluster.Directory = ctx;
+            // A node that fenced itself and joined again tags its new clients' opens with its new life.
+            cluster.Membership.Joined = prefix => ctx.OwnerPrefix = prefix;
             cluster.Events = new SmbNodeEvents(ctx);
             ctx.EndRemoteSession = cluster.EndSessionElsewhereAsync;
             ctx.CloseRemoteOpen = cluster.CloseOpenElsewhereAsync;

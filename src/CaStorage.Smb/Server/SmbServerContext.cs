@@ -91,7 +91,8 @@ public sealed partial class SmbServerContext : IOpenDirectory
         _sessions.TryGetValue(id, out var s) && string.Equals(s.User?.Name, user, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>"node/" in a cluster: opens are tagged with the node that holds their connection, for breaks.</summary>
-    public string OwnerPrefix { get; init; } = "";
+    public string OwnerPrefix { get => Volatile.Read(ref _ownerPrefix); set => Volatile.Write(ref _ownerPrefix, value); }
+    private string _ownerPrefix = "";
     internal string OwnerOf(SmbConnection c) => OwnerPrefix + c.Id;
 
     /// <summary>The state store's group-commit writer (null in tests without a store): metrics and shutdown.</summary>
