@@ -84,6 +84,10 @@ public sealed class ClusterRuntime : IAsyncDisposable
         return closed;
     }
 
+    /// <summary>Tells the other live nodes that a directory became delete-pending here (their waits on it end).</summary>
+    public void DeletePendingHere(string share, string directory) =>
+        Broadcast<V1.ChangeEvent, V1.Empty>("Changed", new V1.ChangeEvent { Share = share, Path = directory, DeletePending = true });
+
     /// <summary>Tells the other live nodes of a change made here (their CHANGE_NOTIFY watches).</summary>
     public void ChangedHere(string share, string path, int action, int filter) =>
         Broadcast<V1.ChangeEvent, V1.Empty>("Changed", new V1.ChangeEvent { Share = share, Path = path, Action = (uint)action, Filter = (uint)filter });

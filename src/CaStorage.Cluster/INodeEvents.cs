@@ -13,4 +13,7 @@ public interface INodeEvents
 
     /// <summary>A change another node made, for this node's watches.</summary>
     void Changed(string share, string path, int action, int filter);
+
+    /// <summary>A directory another node made delete-pending: this node's waits on it end.</summary>
+    void DirectoryDeletePending(string share, string directory);
 }

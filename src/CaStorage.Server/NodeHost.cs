@@ -147,6 +147,7 @@ internal sealed class NodeHost : IAsyncDisposable
             ctx.EndRemoteSession = cluster.EndSessionElsewhereAsync;
             ctx.CloseRemoteOpen = cluster.CloseOpenElsewhereAsync;
             ctx.Notify.Forward = (share, path, action, filter) => cluster.ChangedHere(share, path, (int)action, (int)filter);
+            ctx.Notify.ForwardDeletePending = cluster.DeletePendingHere;
         }
         // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do
         // (a cluster node restores by shard as it takes them).

@@ -16,4 +16,6 @@ internal sealed class SmbNodeEvents(SmbServerContext server) : INodeEvents
     public async Task<bool> CloseOpenAsync(OpenId open) => await server.CloseOpenAsync(open).ConfigureAwait(false) is not null;
 
     public void Changed(string share, string path, int action, int filter) => server.Notify.Deliver(share, path, (NotifyAction)action, (NotifyFilter)filter);
+
+    public void DirectoryDeletePending(string share, string directory) => server.Notify.DeliverDeletePending(share, directory);
 }

@@ -32,7 +32,8 @@ internal sealed class BreaksRpcService(ClusterNotifier notifier, Func<IOpenDirec
             new V1.BoolResult { Value = events() is { } e && await e.CloseOpenAsync(new OpenId(q.Open)).ConfigureAwait(false) });
         t.MapUnary<V1.ChangeEvent, V1.Empty>(Service.FindMethodByName("Changed"), (q, _) =>
         {
-            events()?.Changed(q.Share, q.Path, (int)q.Action, (int)q.Filter);
+            if (q.DeletePending) events()?.DirectoryDeletePending(q.Share, q.Path);
+            else events()?.Changed(q.Share, q.Path, (int)q.Action, (int)q.Filter);
             return ValueTask.FromResult(new V1.Empty());
         });
     }

@@ -40,6 +40,16 @@ public sealed class ChangeNotifyHub
     /// </summary>
     public void DirectoryDeletePending(string share, string directory)
     {
+        ForwardDeletePending?.Invoke(share, directory);
+        DeliverDeletePending(share, directory);
+    }
+
+    /// <summary>In a cluster: a directory made delete-pending here is told to the other nodes' watches too.</summary>
+    public Action<string, string>? ForwardDeletePending { get; set; }
+
+    /// <summary>A directory became delete-pending (here, or on a peer that told us): this node's waits on it end.</summary>
+    public void DeliverDeletePending(string share, string directory)
+    {
         directory = directory.Trim('\\');
         NotifyWatch[] candidates;
         lock (_lock)
