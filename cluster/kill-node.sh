@@ -7,11 +7,13 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../tests/lib/common.sh
 source "$HERE/../tests/lib/common.sh"
+# shellcheck source=node.sh
+source "$HERE/node.sh"
 usage_if_asked "$0" "${1:-}"
 i="${1:-}"; [[ "$i" =~ ^[1-9]$ ]] || die "usage: cluster/kill-node.sh I [--pause|--resume|--restart] [--dir DIR]"
 shift
 dir="${CASTORAGE_CLUSTER_DIR:-/tmp/castorage-cluster}"
-action=kill
+action="kill"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --pause) action=pause; shift ;;
@@ -31,13 +33,7 @@ case "$action" in
     pause) kill -STOP "$pid"; echo "node$i paused" ;;
     resume) kill -CONT "$pid"; echo "node$i resumed" ;;
     restart)
-        addr="127.0.0.$((base + i))"
-        nohup dotnet "$CASTORAGE_DLL" --listen "$addr:$CLUSTER_PORT" --data "$dir/node$i" \
-            --share "share=$dir/share" --share "ca=$dir/ca,ca" --share "noperm=$dir/noperm" \
-            --user "$TEST_USER1:$TEST_PASS1" --user "$TEST_USER2:$TEST_PASS2" \
-            --postgres "$CLUSTER_PG" --node-id "node$i" --cluster-listen "$addr:4470" \
-            --admin "$addr:4460" --metrics "$addr:4461" >>"$dir/node$i.log" 2>&1 </dev/null &
-        echo $! >"$dir/node$i.pid"
-        wait_port "$addr" "$CLUSTER_PORT" 60 "$!" || die "node$i did not start"
+        start_node "$dir" "$i" "$base" "$CLUSTER_PORT" "$CLUSTER_PG"
+        wait_port "127.0.0.$((base + i))" "$CLUSTER_PORT" 60 "$(cat "$dir/node$i.pid")" || die "node$i did not start"
         echo "node$i restarted" ;;
 esac

@@ -14,6 +14,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../tests/lib/common.sh
 source "$HERE/../tests/lib/common.sh"
+# shellcheck source=node.sh
+source "$HERE/node.sh"
 usage_if_asked "$0" "${1:-}"
 
 n="${1:-}"; [[ "$n" =~ ^[1-9]$ ]] || die "usage: cluster/up.sh N [--dir DIR] [--port PORT] [--base B] (N = 1..9)"
@@ -43,17 +45,7 @@ conn="$(bash "$HERE/../tests/lib/postgres.sh" start "$dir/pg")"
     printf 'CLUSTER_PG=%q\n' "$conn"
 } >"$dir/cluster.env"
 
-start_node() {
-    local i="$1" addr="127.0.0.$((base + $1))"
-    mkdir -p "$dir/node$i"
-    nohup dotnet "$CASTORAGE_DLL" --listen "$addr:$port" --data "$dir/node$i" \
-        --share "share=$dir/share" --share "ca=$dir/ca,ca" --share "noperm=$dir/noperm" \
-        --user "$TEST_USER1:$TEST_PASS1" --user "$TEST_USER2:$TEST_PASS2" \
-        --postgres "$conn" --node-id "node$i" --cluster-listen "$addr:4470" \
-        --admin "$addr:4460" --metrics "$addr:4461" >>"$dir/node$i.log" 2>&1 </dev/null &
-    echo $! >"$dir/node$i.pid"
-}
-for ((i = 1; i <= n; i++)); do start_node "$i"; done
+for ((i = 1; i <= n; i++)); do start_node "$dir" "$i" "$base" "$port" "$conn"; done
 for ((i = 1; i <= n; i++)); do
     wait_port "127.0.0.$((base + i))" "$port" 60 "$(cat "$dir/node$i.pid")" || die "node$i did not start (log: $dir/node$i.log)"
 done

@@ -47,9 +47,8 @@ public sealed class ClusterRuntime : IAsyncDisposable
     private void Broadcast<TReq, TRes>(string method, TReq message) where TReq : Google.Protobuf.IMessage<TReq> where TRes : Google.Protobuf.IMessage<TRes>
     {
         var m = BreaksRpcService.Service.FindMethodByName(method);
-        foreach (var node in Membership.View.Nodes.Where(n => n.Live && n.NodeId != Membership.NodeId))
-            if (_peers.TryGet(node.NodeId, out var client))
-                _ = client.UnaryAsync<TReq, TRes>(m, message, TimeSpan.FromSeconds(5)).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        foreach (var (_, client) in _peers.OtherLive())
+            _ = client.UnaryAsync<TReq, TRes>(m, message, TimeSpan.FromSeconds(5)).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
     }
 
     /// <summary>Asks every other live node to end this session of this user (PreviousSessionId of a reconnect here), and waits.</summary>
@@ -57,9 +56,8 @@ public sealed class ClusterRuntime : IAsyncDisposable
     {
         var m = BreaksRpcService.Service.FindMethodByName("EndSession");
         var calls = new List<Task>();
-        foreach (var node in Membership.View.Nodes.Where(n => n.Live && n.NodeId != Membership.NodeId))
-            if (_peers.TryGet(node.NodeId, out var client))
-                calls.Add(client.UnaryAsync<V1.SessionCall, V1.Empty>(m, new V1.SessionCall { SessionId = sessionId, User = user }, TimeSpan.FromSeconds(5)));
+        foreach (var (_, client) in _peers.OtherLive())
+            calls.Add(client.UnaryAsync<V1.SessionCall, V1.Empty>(m, new V1.SessionCall { SessionId = sessionId, User = user }, TimeSpan.FromSeconds(5)));
         foreach (var c in calls)
         {
             try { await c.ConfigureAwait(false); }
@@ -72,9 +70,8 @@ public sealed class ClusterRuntime : IAsyncDisposable
     {
         var m = BreaksRpcService.Service.FindMethodByName("CloseOpen");
         var calls = new List<Task<V1.BoolResult>>();
-        foreach (var node in Membership.View.Nodes.Where(n => n.Live && n.NodeId != Membership.NodeId))
-            if (_peers.TryGet(node.NodeId, out var client))
-                calls.Add(client.UnaryAsync<V1.OpenRef, V1.BoolResult>(m, new V1.OpenRef { Open = open.Value }, TimeSpan.FromSeconds(5)));
+        foreach (var (_, client) in _peers.OtherLive())
+            calls.Add(client.UnaryAsync<V1.OpenRef, V1.BoolResult>(m, new V1.OpenRef { Open = open.Value }, TimeSpan.FromSeconds(5)));
         var closed = false;
         foreach (var c in calls)
         {
@@ -118,9 +115,8 @@ public sealed class ClusterRuntime : IAsyncDisposable
             var held = new List<ReassertedOpen>(directory.Value?.ConnectedOpens(set) ?? []);
             var query = new V1.ShardList();
             query.Shards.AddRange(set);
-            foreach (var node in membership.View.Nodes.Where(x => x.Live && x.NodeId != options.NodeId))
+            foreach (var (node, client) in peers.OtherLive())
             {
-                if (!peers.TryGet(node.NodeId, out var client)) continue;
                 try
                 {
                     var answer = await client.UnaryAsync<V1.ShardList, V1.OpenList>(BreaksRpcService.Service.FindMethodByName("Opens"), query,
@@ -129,7 +125,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
                 }
                 catch (RpcException ex)
                 {
-                    log.LogWarning("cluster: opens of node {Node} in {Count} new shards unknown: {Reason}", node.NodeId, set.Count, ex.Message);
+                    log.LogWarning("cluster: opens of node {Node} in {Count} new shards unknown: {Reason}", node, set.Count, ex.Message);
                 }
             }
             await host.ReassertAsync(held).ConfigureAwait(false);

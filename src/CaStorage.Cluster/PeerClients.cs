@@ -10,17 +10,29 @@ internal sealed class PeerClients(ClusterMembership membership) : IDisposable
 
     public bool TryGet(string nodeId, out GrpcClient client)
     {
-        client = null!;
         var node = membership.View.Nodes.FirstOrDefault(n => n.NodeId == nodeId);
-        if (node is null || string.IsNullOrEmpty(node.RpcEndpoint)) return false;
+        client = node is null ? null! : ClientOf(node)!;
+        return client is not null;
+    }
+
+    /// <summary>The client of every other node the membership view has as live.</summary>
+    public IEnumerable<(string NodeId, GrpcClient Client)> OtherLive()
+    {
+        foreach (var node in membership.View.Nodes)
+            if (node.Live && node.NodeId != membership.NodeId && ClientOf(node) is { } client)
+                yield return (node.NodeId, client);
+    }
+
+    private GrpcClient? ClientOf(ClusterNode node)
+    {
+        if (string.IsNullOrEmpty(node.RpcEndpoint)) return null;
         var uri = new Uri("http://" + node.RpcEndpoint);
-        client = _clients.AddOrUpdate(nodeId, _ => new GrpcClient(uri), (_, old) =>
+        return _clients.AddOrUpdate(node.NodeId, _ => new GrpcClient(uri), (_, old) =>
         {
             if (old.Address == uri) return old;
             old.Dispose(); // the node came back on another address
             return new GrpcClient(uri);
         });
-        return true;
     }
 
     public void Dispose()

@@ -87,22 +87,8 @@ def delete_case(res, c1, c2, i):
 
 def open_existing(c, name):
     """FILE_OPEN (must exist): the status."""
-    from impacket.smb3structs import SMB2Create, SMB2_CREATE, SMB2_OPLOCK_LEVEL_NONE, SMB2_IL_IMPERSONATION, \
-        FILE_ATTRIBUTE_NORMAL, FILE_OPEN, FILE_NON_DIRECTORY_FILE
-    cr = SMB2Create()
-    cr["SecurityFlags"] = 0
-    cr["RequestedOplockLevel"] = SMB2_OPLOCK_LEVEL_NONE
-    cr["ImpersonationLevel"] = SMB2_IL_IMPERSONATION
-    cr["DesiredAccess"] = FILE_READ_DATA
-    cr["FileAttributes"] = FILE_ATTRIBUTE_NORMAL
-    cr["ShareAccess"] = SHARE_ALL
-    cr["CreateDisposition"] = FILE_OPEN
-    cr["CreateOptions"] = FILE_NON_DIRECTORY_FILE
-    cr["NameLength"] = len(name) * 2
-    cr["Buffer"] = name.encode("utf-16le")
-    cr["CreateContextsOffset"] = 0
-    cr["CreateContextsLength"] = 0
-    m = c.wait(c.send(SMB2_CREATE, cr))
+    from impacket.smb3structs import FILE_OPEN
+    m = c.wait(c.create_send(name, FILE_READ_DATA, SHARE_ALL, disposition=FILE_OPEN))
     if m.status == STATUS_SUCCESS:
         c.close(create_result(m)[0])
     return m.status

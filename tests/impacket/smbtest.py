@@ -248,7 +248,7 @@ class Client:
 
     # ---- commands (send only; the caller waits) ----
 
-    def create_send(self, name, access, share, lease=None, contexts=(), oplock=None):
+    def create_send(self, name, access, share, lease=None, contexts=(), oplock=None, disposition=FILE_OPEN_IF):
         """lease = (key16, state, v2) or None; contexts = further (name, data) create contexts;
         oplock = the RequestedOplockLevel when no lease is asked for (default none)."""
         ctxs = list(contexts)
@@ -261,7 +261,7 @@ class Client:
         c["DesiredAccess"] = access
         c["FileAttributes"] = FILE_ATTRIBUTE_NORMAL
         c["ShareAccess"] = share
-        c["CreateDisposition"] = FILE_OPEN_IF
+        c["CreateDisposition"] = disposition
         c["CreateOptions"] = FILE_NON_DIRECTORY_FILE
         c["NameLength"] = len(name) * 2
         c["Buffer"] = name.encode("utf-16le")

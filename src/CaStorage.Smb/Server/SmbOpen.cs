@@ -38,7 +38,8 @@ internal sealed class SmbOpen
     public ulong ResumeKey { get; set; }
     /// <summary>Granted oplock level (OplockLevel.Lease when the open is under a lease).</summary>
     public byte OplockLevel { get; set; }
-    public LeaseId? Lease { get; set; }
+    /// <summary>The key of the lease the open is under.</summary>
+    public LeaseId? Lease => LeaseGrant?.Id;
     /// <summary>Data was written through this open: its close reports the change to directory watches.</summary>
     public bool Written { get; set; }
     /// <summary>What the open asked of the state tier (told again to a new shard owner after a failover).</summary>

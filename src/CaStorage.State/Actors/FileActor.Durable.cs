@@ -384,39 +384,13 @@ internal sealed partial class FileActor
     private bool DoRestore(DurableOpenRecord r)
     {
         if (_opens.ContainsKey(r.Id)) return false;
-        LeaseRequest? leaseRequest = r.Lease is { } lr ? new LeaseRequest(lr.Id, lr.State, lr.Version, lr.ParentKey, lr.Epoch) : null;
-        var request = new OpenRequest
-        {
-            File = Key,
-            Open = r.Id,
-            Access = r.Access,
-            Share = r.ShareAccess,
-            IsDirectory = r.IsDirectory,
-            DeleteOnClose = r.DeleteOnClose,
-            Owner = "",
-            RequestedOplock = r.Lease is null ? r.Oplock : OplockLevel.Lease,
-            Lease = leaseRequest,
-            Durable = new DurableRequest
-            {
-                Version = r.DurableVersion,
-                TimeoutMs = r.TimeoutMs,
-                Persistent = r.Persistent,
-                CreateGuid = r.CreateGuid,
-                ClientGuid = r.ClientGuid,
-                AppInstanceId = r.AppInstanceId,
-                SessionId = r.SessionId,
-                UserName = r.UserName,
-                UserSid = r.UserSid,
-                Path = r.Path,
-                CreateOptions = r.CreateOptions,
-            },
-        };
+        var request = r.ToOpenRequest(owner: "") with { File = Key };
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var since = r.DisconnectedAtMs ?? now;
         var e = new OpenEntry(request)
         {
             Oplock = r.Lease is null ? r.Oplock : OplockLevel.None,
-            Durable = new DurableState(request.Durable, new DurableGrant(r.TimeoutMs, r.Persistent))
+            Durable = new DurableState(request.Durable!, new DurableGrant(r.TimeoutMs, r.Persistent))
             {
                 Disconnected = true,
                 DisconnectedAtMs = since,

@@ -237,11 +237,7 @@ internal sealed partial class LocalFileStateService : IFileStateService, IShardH
             var tcs = Tcs<bool>();
             Send(r.File, new Restore(r, tcs));
             if (!await tcs.Task.ConfigureAwait(false)) continue;
-            _durable.Add(r.Id, r.File, new DurableRequest
-            {
-                Version = r.DurableVersion, TimeoutMs = r.TimeoutMs, Path = r.Path,
-                ClientGuid = r.ClientGuid, CreateGuid = r.CreateGuid, AppInstanceId = r.AppInstanceId,
-            });
+            _durable.Add(r.Id, r.File, r.ToDurableRequest());
             _durable.SetDisconnected(r.Id, true);
             restored++;
         }

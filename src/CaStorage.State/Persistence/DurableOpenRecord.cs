@@ -39,6 +39,22 @@ public sealed record DurableOpenRecord
     public IReadOnlyList<LockRange> Locks { get; init; } = [];
     /// <summary>Open.LockSequenceArray for lock replay detection, hex (65 bytes: unused slot 0, buckets 1..64).</summary>
     public string LockSequences { get; init; } = "";
+
+    /// <summary>The DHnQ/DH2Q request the open was made with, as the record keeps it.</summary>
+    public DurableRequest ToDurableRequest() => new()
+    {
+        Version = DurableVersion, TimeoutMs = TimeoutMs, Persistent = Persistent, CreateGuid = CreateGuid, ClientGuid = ClientGuid,
+        AppInstanceId = AppInstanceId, SessionId = SessionId, UserName = UserName, UserSid = UserSid, Path = Path, CreateOptions = CreateOptions,
+    };
+
+    /// <summary>The open as a state-tier request, its breaks going to <paramref name="owner"/> (a restore, a reclaim).</summary>
+    public OpenRequest ToOpenRequest(string owner) => new()
+    {
+        File = File, Open = Id, Access = Access, Share = ShareAccess, IsDirectory = IsDirectory, DeleteOnClose = DeleteOnClose, Owner = owner,
+        RequestedOplock = Lease is null ? Oplock : OplockLevel.Lease,
+        Lease = Lease is { } l ? new LeaseRequest(l.Id, l.State, l.Version, l.ParentKey, l.Epoch) : null,
+        Durable = ToDurableRequest(),
+    };
 }
 
 /// <summary>A lease as the store keeps it (one row per client lease key; several opens may share it).</summary>

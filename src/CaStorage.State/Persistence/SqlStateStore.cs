@@ -126,6 +126,7 @@ public abstract class SqlStateStore : IStateStore
     {
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
         commands.Transaction = tx;
+        var deleted = false;
         foreach (var m in batch)
         {
             var fence = m switch { SaveOpen so => so.Fence, DeleteOpen d => d.Fence, _ => null };
@@ -141,10 +142,12 @@ public abstract class SqlStateStore : IStateStore
             switch (m)
             {
                 case SaveOpen s: await SaveAsync(commands, s.Open, ct).ConfigureAwait(false); break;
-                case DeleteOpen d: await DeleteAsync(commands, d.Id, ct).ConfigureAwait(false); break;
+                case DeleteOpen d: await DeleteAsync(commands, d.Id, ct).ConfigureAwait(false); deleted = true; break;
                 default: throw new ArgumentException($"unknown mutation {m.GetType().Name}", nameof(batch));
             }
         }
+        // Once per batch, not per close: the sweeps read whole tables, and every SaveOpen writes its rows again anyway.
+        if (deleted) await DropOrphansAsync(commands, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
@@ -269,19 +272,23 @@ public abstract class SqlStateStore : IStateStore
 
     private static async Task DeleteAsync(StatementCache commands, OpenId id, CancellationToken ct)
     {
+        foreach (var sql in (string[])["DELETE FROM byte_range_locks WHERE open_id = @id", "DELETE FROM opens WHERE open_id = @id"])
+        {
+            var cmd = commands.Get(sql);
+            Param(cmd, "id", unchecked((long)id.Value));
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Leases and sessions no open refers to any more.</summary>
+    private static async Task DropOrphansAsync(StatementCache commands, CancellationToken ct)
+    {
         string[] sql =
         [
-            "DELETE FROM byte_range_locks WHERE open_id = @id",
-            "DELETE FROM opens WHERE open_id = @id",
             "DELETE FROM leases WHERE NOT EXISTS (SELECT 1 FROM opens o WHERE o.client_guid = leases.client_guid AND o.lease_key = leases.lease_key)",
             "DELETE FROM sessions WHERE NOT EXISTS (SELECT 1 FROM opens o WHERE o.session_id = sessions.session_id)",
         ];
-        foreach (var s in sql)
-        {
-            var cmd = commands.Get(s);
-            if (s.Contains("@id", StringComparison.Ordinal)) Param(cmd, "id", unchecked((long)id.Value));
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
+        foreach (var s in sql) await commands.Get(s).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<DurableOpenRecord>> LoadOpensAsync(string? node, CancellationToken ct)

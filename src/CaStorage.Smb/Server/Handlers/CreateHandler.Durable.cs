@@ -162,24 +162,17 @@ internal static partial class CreateHandler
             MaximalAccess = rec.Access,
             Mode = ModeOf(options),
             OplockLevel = decision.Oplock,
-            Lease = decision.Lease?.Id,
             LeaseGrant = decision.Lease,
             Durable = decision.Durable,
             DurableVersion = rec.DurableVersion,
             Position = rec.Position,
             CreateAction = CreateAction.Opened,
-            StateRequest = new OpenRequest
+            // The grant the reconnect settled on and the session it is on now, not what the record was stored with.
+            StateRequest = rec.ToOpenRequest(c.Server.OwnerOf(c)) with
             {
-                File = rec.File, Open = rec.Id, Access = rec.Access, Share = rec.ShareAccess, IsDirectory = rec.IsDirectory,
-                DeleteOnClose = rec.DeleteOnClose, Owner = c.Server.OwnerOf(c),
                 RequestedOplock = decision.Lease is null ? decision.Oplock : OplockLevel.Lease,
                 Lease = decision.Lease is { } lg ? new LeaseRequest(lg.Id, lg.State, lg.Version, lg.ParentKey, lg.Epoch) : null,
-                Durable = new DurableRequest
-                {
-                    Version = rec.DurableVersion, TimeoutMs = rec.TimeoutMs, Persistent = rec.Persistent, CreateGuid = rec.CreateGuid,
-                    ClientGuid = rec.ClientGuid, AppInstanceId = rec.AppInstanceId, SessionId = session.Id, UserName = rec.UserName,
-                    UserSid = rec.UserSid, Path = rec.Path, CreateOptions = rec.CreateOptions,
-                },
+                Durable = rec.ToDurableRequest() with { SessionId = session.Id },
             },
         };
         open.LockMirror.AddRange(rec.Locks);

@@ -223,7 +223,6 @@ internal static partial class CreateHandler
                 MaximalAccess = MaximalAccess,
                 Mode = ModeOf(Options),
                 OplockLevel = decision.Oplock,
-                Lease = decision.Lease?.Id,
                 LeaseGrant = decision.Lease,
                 Durable = decision.Durable,
                 DurableVersion = Wants.DurableVersion,
