@@ -71,7 +71,7 @@ fi
 : "${SMBCLIENT_TIMEOUT:=900}"
 : "${IMPACKET_TIMEOUT:=600}"
 : "${ADMIN_TIMEOUT:=600}"
-: "${CLUSTER_TIMEOUT:=900}"
+: "${CLUSTER_TIMEOUT:=2400}"
 : "${YAMLLINT_TIMEOUT:=120}"
 
 logs="$REPO/artifacts/test-logs"

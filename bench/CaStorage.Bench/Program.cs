@@ -21,6 +21,13 @@ using CaStorage.Bench;
 //       --files-per-dir M > 0, each client puts its files in subdirectories of its own, a new one every M files,
 //       so that no directory grows large (a create of a new name costs a scan of its directory for a name that
 //       differs only in case, on both servers).
+//   CaStorage.Bench lockers --host H --port P [--clients 8] [--seconds 5] [--warmup 1]
+//       lock+unlock pairs per second by N clients, each on its own connection, session and file, each strictly
+//       sequential (behind a cluster's front address the clients spread over the nodes).
+//   CaStorage.Bench hold --host H --port P [--clients 8] [--count 10000] [--durable persistent] [--hold 30]
+//       opens --count new files (FILE_CREATE, DH2Q as with files) over N connections and keeps them open: prints
+//       "HOLDING <opens> persistent <granted>" once all are open, then waits --hold seconds or until stdin closes,
+//       and closes them. (A cluster's nodes' memory is read meanwhile.)
 //   common: --user testuser --pass Passw0rd! --share share --file NAME
 //
 // Output: "RESULT <metric> <value>" lines (bench/locking.sh reads them), plus a human line on stderr.
@@ -28,10 +35,11 @@ var opts = new Dictionary<string, string>(StringComparer.Ordinal)
 {
     ["host"] = "127.0.0.1", ["port"] = "445", ["user"] = "testuser", ["pass"] = "Passw0rd!", ["share"] = "share",
     ["seconds"] = "5", ["warmup"] = "1", ["depth"] = "1", ["clients"] = "8", ["file"] = "", ["durable"] = "none", ["metrics"] = "", ["files-per-dir"] = "0",
+    ["count"] = "10000", ["hold"] = "30",
 };
-if (args.Length == 0 || args[0] is not ("locks" or "opens" or "files"))
+if (args.Length == 0 || args[0] is not ("locks" or "opens" or "files" or "lockers" or "hold"))
 {
-    Console.Error.WriteLine("usage: CaStorage.Bench locks|opens|files --host H --port P [--user U --pass P --share S] [--seconds N] [--warmup N] [--depth D] [--clients N] [--file NAME] [--durable none|durable|persistent] [--metrics URL] [--files-per-dir M]");
+    Console.Error.WriteLine("usage: CaStorage.Bench locks|opens|files|lockers|hold --host H --port P [--user U --pass P --share S] [--seconds N] [--warmup N] [--depth D] [--clients N] [--file NAME] [--durable none|durable|persistent] [--metrics URL] [--files-per-dir M]");
     return 2;
 }
 for (var i = 1; i < args.Length; i++)
@@ -66,15 +74,72 @@ try
         Console.Error.WriteLine($"locks depth {depth}: {pairs} lock+unlock pairs in {elapsed:F2} s = {rate:F0}/s ({1e6 / rate * depth:F1} µs per pair per slot); {ClientCpu()}");
         Console.WriteLine(FormattableString.Invariant($"RESULT lock_pairs_per_s_depth{depth} {rate:F0}"));
     }
+    else if (args[0] == "lockers")
+    {
+        var n = int.Parse(opts["clients"]);
+        var clients = new BenchClient[n];
+        var fids = new byte[n][];
+        try
+        {
+            for (var i = 0; i < n; i++)
+            {
+                clients[i] = BenchClient.Connect(host, port, opts["user"], opts["pass"], opts["share"]);
+                fids[i] = clients[i].Create($"{file}-c{i}");
+            }
+            var (pairs, elapsed) = RunClients(clients, warmup, seconds, (idx, c, _) =>
+            {
+                c.SendLock(fids[idx], 0, 1, BenchClient.LockExclusive | BenchClient.LockFailImmediately);
+                Expect(c, "LOCK");
+                c.SendLock(fids[idx], 0, 1, BenchClient.LockUnlock);
+                Expect(c, "UNLOCK");
+            });
+            for (var i = 0; i < n; i++) clients[i].Close(fids[i]);
+            var rate = pairs / elapsed;
+            Console.Error.WriteLine($"lockers {n} clients: {pairs} lock+unlock pairs in {elapsed:F2} s = {rate:F0}/s; {ClientCpu()}");
+            Console.WriteLine(FormattableString.Invariant($"RESULT lock_pairs_per_s_clients{n} {rate:F0}"));
+        }
+        finally
+        {
+            foreach (var c in clients) c?.Dispose();
+        }
+    }
+    else if (args[0] == "hold")
+    {
+        var durable = DurabilityOf(opts["durable"]);
+        var n = int.Parse(opts["clients"]);
+        var count = int.Parse(opts["count"]);
+        var clients = new BenchClient[n];
+        var held = new List<(BenchClient Client, byte[] Fid)>(count);
+        try
+        {
+            for (var i = 0; i < n; i++)
+                clients[i] = BenchClient.Connect(host, port, opts["user"], opts["pass"], opts["share"], BenchClient.CapPersistentHandles);
+            clients[0].CreateDirectory(file);
+            long persistent = 0;
+            for (var k = 0; k < count; k++)
+            {
+                var c = clients[k % n];
+                c.SendCreate($@"{file}\h{k}.dat", disposition: 2, oplock: 0, durable);
+                var m = c.Receive();
+                if (m.Status != BenchClient.StatusSuccess) throw new InvalidOperationException($"CREATE #{k} failed: 0x{m.Status:X8}");
+                if (BenchClient.GrantOf(m).Persistent) persistent++;
+                held.Add((c, BenchClient.FileIdOf(m).ToArray()));
+            }
+            Console.WriteLine($"HOLDING {held.Count} persistent {persistent}");
+            Console.Out.Flush();
+            // Until --hold seconds pass or whoever started this closes stdin.
+            var stdinClosed = Task.Run(() => { while (Console.In.Read() >= 0) { } });
+            stdinClosed.Wait(TimeSpan.FromSeconds(double.Parse(opts["hold"], System.Globalization.CultureInfo.InvariantCulture)));
+            foreach (var (c, fid) in held) c.Close(fid);
+        }
+        finally
+        {
+            foreach (var c in clients) c?.Dispose();
+        }
+    }
     else if (args[0] == "files")
     {
-        var durable = opts["durable"] switch
-        {
-            "none" => (BenchClient.Durability?)null,
-            "durable" => BenchClient.Durability.Durable,
-            "persistent" => BenchClient.Durability.Persistent,
-            var d => throw new ArgumentException($"--durable must be none, durable or persistent, not '{d}'"),
-        };
+        var durable = DurabilityOf(opts["durable"]);
         var n = int.Parse(opts["clients"]);
         var clients = new BenchClient[n];
         try
@@ -143,6 +208,14 @@ catch (Exception e)
     Console.Error.WriteLine($"bench failed: {e.GetType().Name}: {e.Message}");
     return 1;
 }
+
+static BenchClient.Durability? DurabilityOf(string name) => name switch
+{
+    "none" => null,
+    "durable" => BenchClient.Durability.Durable,
+    "persistent" => BenchClient.Durability.Persistent,
+    _ => throw new ArgumentException($"--durable must be none, durable or persistent, not '{name}'"),
+};
 
 // The client's own CPU use over its whole life (warm-up and setup included): a check that it is not the bottleneck.
 static string ClientCpu()

@@ -48,14 +48,14 @@ public sealed partial class AdminService
     public void MapTo(GrpcMethodTable table)
     {
         table.MapUnary<ListNodesRequest, ListNodesResponse>(Method("ListNodes"), ListNodes);
-        table.MapUnary<ListSessionsRequest, ListSessionsResponse>(Method("ListSessions"), ListSessions);
-        table.MapUnary<ListTreeConnectsRequest, ListTreeConnectsResponse>(Method("ListTreeConnects"), ListTreeConnects);
-        table.MapUnary<ListOpensRequest, ListOpensResponse>(Method("ListOpens"), ListOpensAsync);
-        table.MapUnary<ListLocksRequest, ListLocksResponse>(Method("ListLocks"), ListLocksAsync);
-        table.MapUnary<ListLeasesRequest, ListLeasesResponse>(Method("ListLeases"), ListLeasesAsync);
-        table.MapUnary<CloseOpenRequest, CloseOpenResponse>(Method("CloseOpen"), CloseOpenAsync);
-        table.MapUnary<LogoffRequest, LogoffResponse>(Method("Logoff"), LogoffAsync);
-        table.MapUnary<DrainRequest, DrainResponse>(Method("Drain"), (q, c) => Drain(q, c));
+        MapRelayed(table, "ListSessions", ClusterWide<ListSessionsRequest, ListSessionsResponse>("ListSessions", ListSessions));
+        MapRelayed(table, "ListTreeConnects", ClusterWide<ListTreeConnectsRequest, ListTreeConnectsResponse>("ListTreeConnects", ListTreeConnects));
+        MapRelayed(table, "ListOpens", ClusterWide<ListOpensRequest, ListOpensResponse>("ListOpens", ListOpensAsync));
+        MapRelayed(table, "ListLocks", ClusterWide<ListLocksRequest, ListLocksResponse>("ListLocks", ListLocksAsync));
+        MapRelayed(table, "ListLeases", ClusterWide<ListLeasesRequest, ListLeasesResponse>("ListLeases", ListLeasesAsync));
+        MapRelayed(table, "CloseOpen", WhereItIs<CloseOpenRequest, CloseOpenResponse>("CloseOpen", CloseOpenAsync));
+        MapRelayed(table, "Logoff", WhereItIs<LogoffRequest, LogoffResponse>("Logoff", LogoffAsync));
+        MapRelayed<DrainRequest, DrainResponse>(table, "Drain", (q, c) => Drain(q, c));
         table.MapUnary<ListSharesRequest, ListSharesResponse>(Method("ListShares"), ListShares);
         table.MapUnary<AddShareRequest, ShareResponse>(Method("AddShare"), AddShare);
         table.MapUnary<SetShareRequest, ShareResponse>(Method("SetShare"), SetShare);
@@ -66,7 +66,17 @@ public sealed partial class AdminService
     // ---- nodes ----------------------------------------------------------------------------------------------
 
     /// <summary>Set on a cluster node: the nodes and shard owners, and draining that hands shards off.</summary>
-    public IClusterInspector? Cluster { get; init; }
+    public IClusterInspector? Cluster
+    {
+        get => _cluster;
+        init
+        {
+            _cluster = value;
+            if (value is not null) value.AdminHandler = RelayedAsync;
+        }
+    }
+
+    private readonly IClusterInspector? _cluster;
 
     private ValueTask<ListNodesResponse> ListNodes(ListNodesRequest request, RpcCallContext call)
     {
@@ -116,8 +126,7 @@ public sealed partial class AdminService
     private async ValueTask<DrainResponse> Drain(DrainRequest request, RpcCallContext call)
     {
         if (request.Node.Length > 0 && !string.Equals(request.Node, _node.Id, StringComparison.Ordinal))
-            throw Refuse(call, new RpcException(RpcStatusCode.NotFound,
-                $"node '{request.Node}' is not this node ('{_node.Id}'): ask the node to drain itself (castorctl --server ITS-ADMIN-ADDRESS drain)"));
+            return await DrainElsewhereAsync(request, call).ConfigureAwait(false);
         _sessions.Draining = !request.Cancel;
         UpdateHealth();
         // In a cluster the node's shards go to the others; its clients then move as they reconnect through the front.

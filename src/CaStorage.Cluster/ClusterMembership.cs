@@ -20,6 +20,8 @@ public sealed class ClusterMembership : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _viewLock = new();
     private NpgsqlConnection? _conn;
+    // One command at a time on the membership connection: rounds and drain requests from the admin API share it.
+    private readonly SemaphoreSlim _connGate = new(1, 1);
     private Task? _loop;
     private ClusterView _view = ClusterView.Empty;
     private volatile bool _fenced;
@@ -67,6 +69,36 @@ public sealed class ClusterMembership : IAsyncDisposable
 
     public bool IsFenced => _fenced;
 
+    /// <summary>
+    /// Joined, and the last completed round is within the fence deadline: what this node knows of the cluster still
+    /// holds. A node that was stalled (paused, starved) may have lost its shards meanwhile and must not act on them.
+    /// </summary>
+    public bool IsCurrent => !_fenced && RoundRecent;
+
+    /// <summary>
+    /// True at once while current; otherwise waits for the rounds to settle it: true when a round completes (nothing
+    /// moved under this node), false when the node fences itself (or nothing is settled within three deadlines).
+    /// Client requests wait here, so a node resumed after a pause serves nothing before it knows where it stands.
+    /// </summary>
+    public ValueTask<bool> ServingAsync(CancellationToken ct) => IsCurrent ? ValueTask.FromResult(true) : new(SettleAsync(ct));
+
+    private async Task<bool> SettleAsync(CancellationToken ct)
+    {
+        var end = Environment.TickCount64 + 3 * (long)_o.FenceDeadline.TotalMilliseconds;
+        while (!IsCurrent && !_fenced)
+        {
+            var left = end - Environment.TickCount64;
+            if (left <= 0) break;
+            try { await Volatile.Read(ref _roundEnded).Task.WaitAsync(TimeSpan.FromMilliseconds(left), ct).ConfigureAwait(false); }
+            catch (TimeoutException) { break; }
+        }
+        return IsCurrent;
+    }
+
+    private TaskCompletionSource _roundEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void SignalRoundEnded() => Interlocked.Exchange(ref _roundEnded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
     /// <summary>A member whose heartbeat is older than this is hung: twice the fence deadline (it fences itself first).</summary>
     private TimeSpan HungAfter => _o.FenceDeadline * 2;
 
@@ -82,11 +114,13 @@ public sealed class ClusterMembership : IAsyncDisposable
     public bool Owns(int shard, out long epoch)
     {
         epoch = 0;
-        if (Environment.TickCount64 - Volatile.Read(ref _lastRoundOkTicks) > (long)_o.FenceDeadline.TotalMilliseconds) return false;
+        if (!RoundRecent) return false;
         lock (_owned) return _owned.TryGetValue(shard, out epoch);
     }
 
     private long _lastRoundOkTicks = Environment.TickCount64;
+
+    private bool RoundRecent => Environment.TickCount64 - Volatile.Read(ref _lastRoundOkTicks) <= (long)_o.FenceDeadline.TotalMilliseconds;
     private readonly Dictionary<int, long> _acquiring = new();
 
     /// <summary>
@@ -95,7 +129,7 @@ public sealed class ClusterMembership : IAsyncDisposable
     /// </summary>
     public long EpochOf(int shard)
     {
-        if (Environment.TickCount64 - Volatile.Read(ref _lastRoundOkTicks) > (long)_o.FenceDeadline.TotalMilliseconds) return -1;
+        if (!RoundRecent) return -1;
         lock (_owned)
         {
             if (_owned.TryGetValue(shard, out var e)) return e;
@@ -188,6 +222,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             {
                 await FenceAsync(ex).ConfigureAwait(false);
             }
+            SignalRoundEnded();
         }
     }
 
@@ -216,8 +251,15 @@ public sealed class ClusterMembership : IAsyncDisposable
         }
     }
 
-    /// <summary>One membership round (public for tests and for the admin view's refresh).</summary>
+    /// <summary>One membership round (public for tests).</summary>
     public async Task RoundAsync(CancellationToken ct)
+    {
+        await _connGate.WaitAsync(ct).ConfigureAwait(false);
+        try { await RoundCoreAsync(ct).ConfigureAwait(false); }
+        finally { _connGate.Release(); }
+    }
+
+    private async Task RoundCoreAsync(CancellationToken ct)
     {
         var conn = _conn ?? throw new InvalidOperationException("not joined");
         // This node's heartbeat; a node whose heartbeat stops while its locks stay (hung, not dead) is cut off by the
@@ -334,8 +376,13 @@ public sealed class ClusterMembership : IAsyncDisposable
     public async Task DrainAsync(bool drain, CancellationToken ct)
     {
         _draining = drain;
-        if (_conn is { } conn)
-            await ExecAsync(conn, "UPDATE nodes SET state = @s WHERE node_id = @id", ct, ("s", drain ? "draining" : "up"), ("id", _o.NodeId)).ConfigureAwait(false);
+        await _connGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_conn is { } conn)
+                await ExecAsync(conn, "UPDATE nodes SET state = @s WHERE node_id = @id", ct, ("s", drain ? "draining" : "up"), ("id", _o.NodeId)).ConfigureAwait(false);
+        }
+        finally { _connGate.Release(); }
     }
 
     /// <summary>Leaves: shards and liveness go with the connection.</summary>
@@ -357,6 +404,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             await c.DisposeAsync().ConfigureAwait(false);
         }
         _stop.Dispose();
+        _connGate.Dispose();
     }
 
     private static async Task ExecAsync(NpgsqlConnection c, string sql, CancellationToken ct, params (string Name, object Value)[] ps)

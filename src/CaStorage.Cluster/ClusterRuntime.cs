@@ -21,10 +21,12 @@ public sealed class ClusterRuntime : IAsyncDisposable
     private readonly WebApplication _rpc;
 
     private ClusterRuntime(ClusterMembership membership, ClusterFileStateService router, ClusterNotifier notifier, WebApplication rpc,
-        StrongBox<IOpenDirectory?> directory, StrongBox<INodeEvents?> events, PeerClients peers)
+        StrongBox<IOpenDirectory?> directory, StrongBox<INodeEvents?> events, PeerClients peers,
+        StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin)
     {
         _directory = directory;
         _events = events;
+        _admin = admin;
         _peers = peers;
         Membership = membership;
         FileState = router;
@@ -42,6 +44,41 @@ public sealed class ClusterRuntime : IAsyncDisposable
     public INodeEvents? Events { get => _events.Value; set => _events.Value = value; }
     private readonly StrongBox<INodeEvents?> _events;
     private readonly PeerClients _peers;
+    private ILogger _log = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>This node's admin API for its peers (method, request, caller, cancellation -> response); set by the admin API.</summary>
+    public Func<string, byte[], string, CancellationToken, Task<byte[]>>? AdminHandler { get => _admin.Value; set => _admin.Value = value; }
+    private readonly StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> _admin;
+
+    private static readonly Google.Protobuf.Reflection.MethodDescriptor AdminMethod = BreaksRpcService.Service.FindMethodByName("Admin");
+
+    /// <summary>The admin method on every other live node, at once; the answers of those that answered.</summary>
+    public async Task<IReadOnlyList<byte[]>> AdminOthersAsync(string method, byte[] request, CancellationToken ct)
+    {
+        var calls = _peers.OtherLive().Select(p => (p.NodeId, Call: AdminCallAsync(p.Client, method, request, ct))).ToList();
+        var answers = new List<byte[]>(calls.Count);
+        foreach (var (node, call) in calls)
+        {
+            try { answers.Add(await call.ConfigureAwait(false)); }
+            catch (RpcException ex) { _log.LogWarning("cluster: admin {Method} on node {Node} failed: {Reason}", method, node, ex.Message); }
+        }
+        return answers;
+    }
+
+    /// <summary>The admin method on one live node; null when there is none with that id.</summary>
+    public async Task<byte[]?> AdminNodeAsync(string node, string method, byte[] request, CancellationToken ct)
+    {
+        foreach (var (id, client) in _peers.OtherLive())
+            if (id == node) return await AdminCallAsync(client, method, request, ct).ConfigureAwait(false);
+        return null;
+    }
+
+    private static async Task<byte[]> AdminCallAsync(GrpcClient client, string method, byte[] request, CancellationToken ct)
+    {
+        var answer = await client.UnaryAsync<V1.AdminRelay, V1.AdminRelay>(AdminMethod,
+            new V1.AdminRelay { Method = method, Message = Google.Protobuf.ByteString.CopyFrom(request) }, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        return answer.Message.ToByteArray();
+    }
 
     /// <summary>Tells every other live node (fire and forget: a node that misses it has no such session/open/watch).</summary>
     private void Broadcast<TReq, TRes>(string method, TReq message) where TReq : Google.Protobuf.IMessage<TReq> where TRes : Google.Protobuf.IMessage<TRes>
@@ -146,7 +183,8 @@ public sealed class ClusterRuntime : IAsyncDisposable
         var table = new GrpcMethodTable();
         new FileStateRpcService(local, membership).MapTo(table);
         var events = new StrongBox<INodeEvents?>();
-        new BreaksRpcService(notifier, () => directory.Value, () => events.Value).MapTo(table);
+        var admin = new StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?>();
+        new BreaksRpcService(notifier, () => directory.Value, () => events.Value, () => admin.Value).MapTo(table);
         var grpc = new GrpcServer(table, loggers);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -170,7 +208,10 @@ public sealed class ClusterRuntime : IAsyncDisposable
             throw;
         }
         log.LogInformation("cluster: node {Node} serving cluster RPC on {Endpoint}, owning {Count} shards", options.NodeId, endpoint, membership.OwnedShards.Count);
-        return new ClusterRuntime(membership, router, notifier, app, directory, events, peers);
+        return new ClusterRuntime(membership, router, notifier, app, directory, events, peers, admin)
+        {
+            _log = log,
+        };
     }
 
     public async ValueTask DisposeAsync()

@@ -23,4 +23,12 @@ internal sealed class ClusterInspector(ClusterRuntime cluster, SmbClientNotifier
         for (var i = 0; i < 100 && cluster.Membership.OwnedShards.Count > 0; i++) await Task.Delay(50).ConfigureAwait(false);
         connections.AbortAll();
     }
+
+    public Func<string, byte[], string, CancellationToken, Task<byte[]>>? AdminHandler { set => cluster.AdminHandler = value; }
+
+    public Task<IReadOnlyList<byte[]>> CallOthersAsync(string method, byte[] request, CancellationToken ct) =>
+        cluster.AdminOthersAsync(method, request, ct);
+
+    public Task<byte[]?> CallNodeAsync(string node, string method, byte[] request, CancellationToken ct) =>
+        cluster.AdminNodeAsync(node, method, request, ct);
 }

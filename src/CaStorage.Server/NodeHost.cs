@@ -146,6 +146,7 @@ internal sealed class NodeHost : IAsyncDisposable
             cluster.Events = new SmbNodeEvents(ctx);
             ctx.EndRemoteSession = cluster.EndSessionElsewhereAsync;
             ctx.CloseRemoteOpen = cluster.CloseOpenElsewhereAsync;
+            ctx.Serving = cluster.Membership.ServingAsync;
             ctx.Notify.Forward = (share, path, action, filter) => cluster.ChangedHere(share, path, (int)action, (int)filter);
             ctx.Notify.ForwardDeletePending = cluster.DeletePendingHere;
         }

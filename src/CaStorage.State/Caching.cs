@@ -30,7 +30,11 @@ public readonly record struct LeaseId(Guid ClientGuid, Guid Key);
 public sealed record LeaseRequest(LeaseId Id, LeaseState State, int Version, Guid ParentKey, ushort Epoch);
 
 /// <summary>The lease as granted or currently held.</summary>
-public sealed record LeaseGrant(LeaseId Id, LeaseState State, ushort Epoch, bool Breaking, int Version, Guid ParentKey);
+public sealed record LeaseGrant(LeaseId Id, LeaseState State, ushort Epoch, bool Breaking, int Version, Guid ParentKey)
+{
+    /// <summary>While Breaking: the state the client was asked to drop to.</summary>
+    public LeaseState BreakTo { get; init; }
+}
 
 /// <summary>
 /// Delivers break notifications to the node that holds the client's connection (ARCHITECTURE §2). The state tier

@@ -124,6 +124,18 @@ public sealed class MembershipTests(PostgresServer pg) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Drain_requests_during_rounds_share_the_connection_safely()
+    {
+        // The admin API's drain and the membership loop use one connection; without turns Npgsql refuses the second
+        // command ("a command is already in progress") and the admin call fails.
+        var a = await StartAsync("a");
+        for (var i = 0; i < 40; i++)
+            await Task.WhenAll(a.RoundAsync(default), a.DrainAsync(i % 2 == 0, default), a.RoundAsync(default));
+        await a.DrainAsync(false, default);
+        Assert.True(await EventuallyAsync(() => a.OwnedShards.Count == Shards));
+    }
+
+    [Fact]
     public async Task A_node_id_in_use_is_refused()
     {
         await StartAsync("a");

@@ -9,7 +9,9 @@ Cases:
   disconnected_listed after SIGKILL of the node a client (persistent handle, lease, lock) is connected to, a
                       surviving node's castorctl opens lists that open as persistent and disconnected
   reclaimed           the client reconnects through the front and reclaims it (DH2C)
-  drain_moves_client  castorctl drain on the client's node: its connection is dropped, it reconnects through the
+  cluster_wide        castorctl sessions, opens and locks on a node the client is not connected to list the client's
+                      session (with its node), its persistent open and its lock: every list is cluster-wide
+  drain_moves_client  castorctl drain of the client's node, asked on another node: its connection is dropped, it reconnects through the
                       front to another node, reclaims its handle and writes on (no error reaches the application:
                       the write that was cut off is retried after the reclaim)
   drain_hands_off     the drained node owns no shard; drain --cancel gives it shards again
@@ -97,10 +99,22 @@ def main():
         f.write_block()
         f.kill_node(node, "restart")
 
-        # Drain the node the client is on now.
+        # Any node answers for the cluster: one the client is not on.
         node = f.node_of_client()
+        other = next(i for i in range(1, f.nodes + 1) if i != node)
+        sessions = castorctl(f.repo, admin(other), "sessions").get("sessions", [])
+        opens = castorctl(f.repo, admin(other), "opens").get("opens", [])
+        locks = castorctl(f.repo, admin(other), "locks").get("locks", [])
+        mine = [s for s in sessions if s.get("user", "").lower() == args.user1.lower()]
+        res.check("cluster_wide", len(mine) == 1 and mine[0].get("node") == f"node{node}"
+                  and any(str(o.get("persistentId", "")) == str(pid) and o.get("persistent") for o in opens)
+                  and any(str(lk.get("persistentId", "")) == str(pid) for lk in locks),
+                  f"node{other} lists the session on node{node}, its persistent open and its lock",
+                  f"node{other}: sessions {json.dumps(mine)[:300]}, {len(opens)} opens, {len(locks)} locks")
+
+        # Drain the node the client is on now, asked on another node.
         old_session = f.c.session_id
-        castorctl(f.repo, admin(node), "drain", f"node{node}")
+        castorctl(f.repo, admin(other), "drain", f"node{node}")
         t0 = time.monotonic()
         try:
             f.write_block(timeout=2.0)   # may still go through before the connection is dropped
@@ -117,7 +131,7 @@ def main():
         owned = lambda: next((len(n.get("ownedShards", [])) for n in castorctl(f.repo, admin(node), "nodes").get("nodes", [])  # noqa: E731
                               if n.get("id") == f"node{node}"), -1)
         drained = eventually(lambda: owned() == 0, 10)
-        castorctl(f.repo, admin(node), "drain", f"node{node}", "--cancel")
+        castorctl(f.repo, admin(other), "drain", f"node{node}", "--cancel")
         back = eventually(lambda: owned() > 0, 10)
         res.check("drain_hands_off", bool(drained) and bool(back), "no shard while draining, shards again after --cancel",
                   f"owned while draining: {owned()}")

@@ -51,6 +51,17 @@ the ones that depend on it):
                     PreviousSessionId reclaims the open with DHnC: the same
                     persistent FileId, batch oplock
   durable.read_back the data written before the drop reads back
+  resend.pending    (ca share, no restart) client 1 holds a persistent
+                    handle with an RWH lease; client 2 opens the file: the
+                    break (RWH -> RH, ack required) reaches client 1, which
+                    drops its connection without acknowledging it
+  resend.reconnect  client 1 reclaims the handle (DH2C): lease RWH with
+                    BREAK_IN_PROGRESS in the lease response
+  resend.break      the break is sent again on the new connection, after the
+                    CREATE response (the first one may have died with a
+                    node); client 1 acknowledges it
+  resend.opener     client 2's create completes after that acknowledgement,
+                    long before the break would time out (35 s)
 
 Every wait is bounded (10 s, 30 s for a server start). Every process started
 (servers, PostgreSQL) is stopped at the end. Last line:
@@ -96,10 +107,12 @@ ACCESS = FILE_READ_DATA | FILE_WRITE_DATA
 CA_CASES = ("caps", "persistent_open", "lock", "write", "lease_break", "lock_conflict", "restart",
             "lock_disconnected", "reconnect", "read_back", "lock_survived", "unlock", "lock_after")
 DURABLE_CASES = ("durable.open", "durable.reconnect", "durable.read_back")
+RESEND_CASES = ("resend.pending", "resend.reconnect", "resend.break", "resend.opener")
+LEASE_FLAG_BREAK_IN_PROGRESS = 0x2
 
 
 def case_names(stores):
-    return [f"{s}.{c}" for s in stores for c in DURABLE_CASES + CA_CASES]   # the order they run in
+    return [f"{s}.{c}" for s in stores for c in DURABLE_CASES + RESEND_CASES + CA_CASES]   # the order they run in
 
 
 class Cases:
@@ -124,6 +137,12 @@ class Cases:
         for c in self.clients:
             c.disconnect()
         return failed
+
+    def connect(self, server, share, name, user, password, **kw):
+        """A client of this scenario (disconnected at its end)."""
+        c = Client(name, server.host, server.port, user, password, share, SMB2_DIALECT_302, **kw)
+        self.clients.append(c)
+        return c
 
     def check(self, name, cond, detail, why):
         self.pending.remove(f"{self.prefix}.{name}")
@@ -228,13 +247,8 @@ def ca_scenario(res, args, store, server):
     create_guid = os.urandom(16)
     client_guid = random_client_guid()
 
-    def connect(name, user, password, **kw):
-        c = Client(name, server.host, server.port, user, password, "ca", SMB2_DIALECT_302, **kw)
-        cases.clients.append(c)
-        return c
-
     with Cases(res, store, CA_CASES) as cases:
-        c1 = connect("client1", args.user1, args.pass1, client_guid=client_guid)
+        c1 = cases.connect(server, "ca", "client1", args.user1, args.pass1, client_guid=client_guid)
         caps_ok = bool(c1.server_capabilities & CAP_PERSISTENT_HANDLES) and c1.tree_is_ca
         if not cases.check("caps", caps_ok, "SMB2_GLOBAL_CAP_PERSISTENT_HANDLES, SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY",
                            f"server capabilities 0x{c1.server_capabilities:x}, tree CA: {c1.tree_is_ca}"):
@@ -267,7 +281,7 @@ def ca_scenario(res, args, store, server):
         if acked == 0:
             return cases.fail_rest("nothing written")
 
-        c2 = connect("client2", args.user2, args.pass2)
+        c2 = cases.connect(server, "ca", "client2", args.user2, args.pass2)
         fid2, n, problem = open_with_break(c1, c2, fname, key)
         lease_before = n["NewLeaseState"] if n is not None and problem is None else RWH
         if not cases.check("lease_break", problem is None and not lease_before & SMB2_LEASE_WRITE_CACHING,
@@ -295,7 +309,7 @@ def ca_scenario(res, args, store, server):
                     f"{server.port} after {time.monotonic() - t0:.1f} s", "")
 
         # Client 2 first: the lock of the disconnected persistent open is in force before it is reclaimed.
-        c2 = connect("client2", args.user2, args.pass2)
+        c2 = cases.connect(server, "ca", "client2", args.user2, args.pass2)
         m = c2.wait(c2.create_send(fname, ACCESS, SHARE_ALL))
         if m.status != STATUS_SUCCESS:
             cases.check("lock_disconnected", False, "", f"client 2's create after the restart -> {st(m.status)}")
@@ -305,7 +319,7 @@ def ca_scenario(res, args, store, server):
         cases.check("lock_disconnected", m.status == STATUS_LOCK_NOT_GRANTED, f"{st(m.status)} (client 1 not back yet)",
                     f"client 2 LOCK -> {st(m.status)}, wanted STATUS_LOCK_NOT_GRANTED")
 
-        c1 = connect("client1", args.user1, args.pass1, client_guid=client_guid, previous_session_id=old_session)
+        c1 = cases.connect(server, "ca", "client1", args.user1, args.pass1, client_guid=client_guid, previous_session_id=old_session)
         m = c1.wait(c1.create_send(fname, ACCESS, SHARE_ALL, lease=(key, lease_before, True),
                                    contexts=[dh2c(fid1, create_guid)]))
         if m.status != STATUS_SUCCESS:
@@ -343,13 +357,8 @@ def ca_scenario(res, args, store, server):
 def durable_scenario(res, args, store, server):
     fname = f"durable-{os.getpid()}-{random.randrange(1 << 30)}.bin"
 
-    def connect(**kw):
-        c = Client("client1", server.host, server.port, args.user1, args.pass1, "plain", SMB2_DIALECT_302, **kw)
-        cases.clients.append(c)
-        return c
-
     with Cases(res, store, DURABLE_CASES) as cases:
-        c1 = connect()
+        c1 = cases.connect(server, "plain", "client1", args.user1, args.pass1)
         m = c1.wait(c1.create_send(fname, ACCESS, SHARE_ALL, oplock=OPLOCK_BATCH, contexts=[(b"DHnQ", b"\x00" * 16)]))
         if m.status != STATUS_SUCCESS:
             cases.check("durable.open", False, "", f"create with DHnQ -> {st(m.status)}")
@@ -366,7 +375,7 @@ def durable_scenario(res, args, store, server):
 
         old_session = c1.session_id
         c1.disconnect()   # TCP drop; the server keeps the durable open
-        c1 = connect(previous_session_id=old_session)
+        c1 = cases.connect(server, "plain", "client1", args.user1, args.pass1, previous_session_id=old_session)
         m = c1.wait(c1.create_send(fname, ACCESS, SHARE_ALL, oplock=OPLOCK_BATCH, contexts=[(b"DHnC", fid)]))
         if m.status != STATUS_SUCCESS:
             cases.check("durable.reconnect", False, "", f"create with DHnC -> {st(m.status)}")
@@ -380,6 +389,55 @@ def durable_scenario(res, args, store, server):
         cases.check("durable.read_back", problem is None and got == digest.hexdigest(),
                     f"{acked >> 10} KiB read back, sha256 matches", problem or "sha256 differs")
         c1.close(fid_b)
+
+
+def resend_scenario(res, args, store, server):
+    fname = f"resend-{os.getpid()}-{random.randrange(1 << 30)}.bin"
+    key, create_guid, client_guid = os.urandom(16), os.urandom(16), random_client_guid()
+
+    with Cases(res, store, RESEND_CASES) as cases:
+        c1 = cases.connect(server, "ca", "client1", args.user1, args.pass1, client_guid=client_guid)
+        m = c1.wait(c1.create_send(fname, ACCESS, SHARE_ALL, lease=(key, RWH, True), contexts=[dh2q(create_guid)]))
+        if m.status != STATUS_SUCCESS or lease_state_of(create_result(m)[1]) != RWH:
+            return cases.fail_rest(f"persistent open with an RWH lease -> {st(m.status)}")
+        fid = create_result(m)[0]
+        c2 = cases.connect(server, "ca", "client2", args.user2, args.pass2)
+        opened = {}
+        worker = threading.Thread(daemon=True, target=lambda: opened.update(
+            m=c2.wait(c2.create_send(fname, FILE_READ_DATA, SHARE_ALL), timeout=40)))
+        worker.start()
+        b = c1.recv(WAIT)
+        n = SMB2LeaseBreakNotification(b.body[:44]) if b.command == SMB2_OPLOCK_BREAK and len(b.body) >= 44 else None
+        if not cases.check("resend.pending", n is not None and n["Flags"] & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
+                           f"break to {lease_str(n['NewLeaseState']) if n else '?'} read, not acknowledged", f"client 1 read {b!r}"):
+            return cases.fail_rest("no break")
+        old_session = c1.session_id
+        c1.disconnect()
+        c1 = cases.connect(server, "ca", "client1", args.user1, args.pass1, client_guid=client_guid, previous_session_id=old_session)
+        m = c1.wait(c1.create_send(fname, ACCESS, SHARE_ALL, lease=(key, RWH, True), contexts=[dh2c(fid, create_guid)]))
+        ctxs = create_result(m)[1] if m.status == STATUS_SUCCESS else {}
+        ls = ctxs.get(b"RqLs", b"")
+        flags = struct.unpack_from("<I", ls, 20)[0] if len(ls) >= 24 else 0
+        if not cases.check("resend.reconnect", m.status == STATUS_SUCCESS and flags & LEASE_FLAG_BREAK_IN_PROGRESS,
+                           f"DH2C: lease {lease_str(lease_state_of(ctxs) or 0)}, BREAK_IN_PROGRESS",
+                           f"DH2C -> {st(m.status)}, lease flags 0x{flags:x}"):
+            return cases.fail_rest("not reclaimed with the break in progress")
+        t0 = time.monotonic()
+        b = c1.recv(WAIT)
+        again = SMB2LeaseBreakNotification(b.body[:44]) if b.command == SMB2_OPLOCK_BREAK and len(b.body) >= 44 else None
+        ack = c1.wait(c1.lease_ack_send(key, again["NewLeaseState"])) if again else None
+        if not cases.check("resend.break", again is not None and again["NewLeaseState"] == n["NewLeaseState"]
+                           and again["NewEpoch"] == n["NewEpoch"] and ack.status == STATUS_SUCCESS,
+                           f"the break to {lease_str(n['NewLeaseState'])} again (epoch {n['NewEpoch']}), acknowledged",
+                           f"read {b!r}" if again is None else f"break to {again['NewLeaseState']} epoch {again['NewEpoch']}, ack "
+                           f"-> {st(ack.status)}"):
+            return cases.fail_rest("the break was not sent again")
+        worker.join(WAIT)
+        done = opened.get("m")
+        cases.check("resend.opener", done is not None and done.status == STATUS_SUCCESS,
+                    f"client 2's create done {time.monotonic() - t0:.2f} s after the reconnect",
+                    f"client 2's create -> {st(done.status) if done else 'no answer'}")
+        c1.close(create_result(m)[0])
 
 
 # ---------------------------------------------------------------- stores
@@ -419,6 +477,7 @@ def run_store(res, args, store):
                         log_name=f"restart-{store}.log")
         print(f"CaStorage ({store} store) on {server.host}:{server.port} (pid {server.proc.pid}), data {data}", flush=True)
         durable_scenario(res, args, store, server)
+        resend_scenario(res, args, store, server)
         ca_scenario(res, args, store, server)
         if store == "sqlite" and not os.path.isfile(os.path.join(data, "state.db")):
             print(f"note: {data}/state.db does not exist", flush=True)

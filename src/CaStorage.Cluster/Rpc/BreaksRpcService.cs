@@ -6,7 +6,8 @@ using V1 = CaStorage.Cluster.V1;
 namespace CaStorage.Cluster.Rpc;
 
 /// <summary>Breaks.Notify (a shard owner's break for a client connected here) and Breaks.Opens (this node's clients' opens).</summary>
-internal sealed class BreaksRpcService(ClusterNotifier notifier, Func<IOpenDirectory?> directory, Func<INodeEvents?> events)
+internal sealed class BreaksRpcService(ClusterNotifier notifier, Func<IOpenDirectory?> directory, Func<INodeEvents?> events,
+    Func<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin)
 {
     internal static readonly ServiceDescriptor Service = V1.ClusterReflection.Descriptor.Services.Single(s => s.Name == "Breaks");
 
@@ -35,6 +36,12 @@ internal sealed class BreaksRpcService(ClusterNotifier notifier, Func<IOpenDirec
             if (q.DeletePending) events()?.DirectoryDeletePending(q.Share, q.Path);
             else events()?.Changed(q.Share, q.Path, (int)q.Action, (int)q.Filter);
             return ValueTask.FromResult(new V1.Empty());
+        });
+        t.MapUnary<V1.AdminRelay, V1.AdminRelay>(Service.FindMethodByName("Admin"), async (q, call) =>
+        {
+            var handler = admin() ?? throw new RpcException(RpcStatusCode.Unavailable, "this node's admin API is not running");
+            var answer = await handler(q.Method, q.Message.ToByteArray(), $"node {call.Peer}", call.CancellationToken).ConfigureAwait(false);
+            return new V1.AdminRelay { Method = q.Method, Message = Google.Protobuf.ByteString.CopyFrom(answer) };
         });
     }
 }

@@ -70,9 +70,11 @@ internal static class ClusterWire
     private static V1.LeaseGrant Of(LeaseGrant l) => new()
     {
         Id = Of(l.Id), State = (uint)l.State, Epoch = l.Epoch, Breaking = l.Breaking, Version = l.Version, ParentKey = Bytes(l.ParentKey),
+        BreakTo = (uint)l.BreakTo,
     };
 
-    private static LeaseGrant Of(V1.LeaseGrant l) => new(Of(l.Id), (LeaseState)l.State, (ushort)l.Epoch, l.Breaking, l.Version, Guid(l.ParentKey));
+    private static LeaseGrant Of(V1.LeaseGrant l) =>
+        new(Of(l.Id), (LeaseState)l.State, (ushort)l.Epoch, l.Breaking, l.Version, Guid(l.ParentKey)) { BreakTo = (LeaseState)l.BreakTo };
 
     public static V1.HeldOpen Of(ReassertedOpen o)
     {

@@ -86,6 +86,12 @@ public sealed partial class SmbServerContext : IOpenDirectory
     /// <summary>In a cluster: closes an open whose client is on another node; true when one did.</summary>
     public Func<OpenId, Task<bool>>? CloseRemoteOpen { get; set; }
 
+    /// <summary>
+    /// In a cluster: may this node act on a request now? False once it fenced itself; a node whose membership is not
+    /// current waits for it to settle first (a node resumed after a pause must not act on what it no longer owns).
+    /// </summary>
+    public Func<CancellationToken, ValueTask<bool>>? Serving { get; set; }
+
     /// <summary>Does this node hold that session for that user?</summary>
     public bool HoldsSession(ulong id, string user) =>
         _sessions.TryGetValue(id, out var s) && string.Equals(s.User?.Name, user, StringComparison.OrdinalIgnoreCase);

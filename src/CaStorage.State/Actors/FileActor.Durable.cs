@@ -295,7 +295,10 @@ internal sealed partial class FileActor
         var decision = OpenDecision.Granted with
         {
             Oplock = e.Lease is null ? e.Oplock : OplockLevel.Lease,
-            Lease = lease is null ? null : new LeaseGrant(lease.Id, lease.State, lease.Epoch, lease.Breaking, lease.Version, lease.ParentKey),
+            Lease = lease is null ? null : new LeaseGrant(lease.Id, lease.State, lease.Epoch, lease.Breaking, lease.Version, lease.ParentKey)
+            {
+                BreakTo = lease.BreakingToRequested,
+            },
             Durable = d.Grant,
         };
         Save(e);

@@ -42,4 +42,13 @@ public interface IClusterInspector
 
     /// <summary>Drain this node (its shards go to the others, new clients are refused) or undo it.</summary>
     Task DrainAsync(bool drain);
+
+    /// <summary>This node's admin API as its peers reach it: (method, serialized request, caller, cancellation) to serialized response.</summary>
+    Func<string, byte[], string, CancellationToken, Task<byte[]>>? AdminHandler { set; }
+
+    /// <summary>The admin method on every other live node; their serialized responses (unreachable nodes are left out).</summary>
+    Task<IReadOnlyList<byte[]>> CallOthersAsync(string method, byte[] request, CancellationToken ct);
+
+    /// <summary>The admin method on one node by id; null when no live node has that id.</summary>
+    Task<byte[]?> CallNodeAsync(string node, string method, byte[] request, CancellationToken ct);
 }

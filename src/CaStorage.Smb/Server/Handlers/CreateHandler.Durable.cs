@@ -181,6 +181,10 @@ internal static partial class CreateHandler
         // A reconnect answers without durable contexts; the lease context comes back when one was sent.
         WriteResponse(r.Out, r.ResponseStart, open, CreateAction.Opened, info.Value!.Value!, new Wants(false, false, replay ? 2 : 0),
             lease is null ? decision with { Lease = null } : decision);
+        // A break still outstanding may have gone to a connection that died (with its node): it is sent again here,
+        // after this answer, so the client can acknowledge it and other opens need not wait for the break timeout.
+        if (decision.Lease is { Breaking: true } b)
+            r.StartAsyncWork = () => c.SendLeaseBreak(b.Id, b.State, b.BreakTo, b.Epoch, ackRequired: true, b.Version);
         return NtStatus.Success;
     }
 }
