@@ -49,11 +49,7 @@ public sealed partial class AdminService
                 open.ShareAccess = (uint)s.Open.Share;
                 // The actor's view is current (a break may have lowered the level since CREATE answered).
                 open.Oplock = OplockName(s.Open.Lease is null ? s.Open.Oplock : OplockLevel.Lease);
-                if (s.Open.Lease is { } lid && s.File.Leases.FirstOrDefault(l => l.Id == lid) is { } lease)
-                {
-                    open.LeaseKey = LeaseKeyText(lid.Key);
-                    open.LeaseState = LeaseStateName(lease.State);
-                }
+                SetLease(open, s.Open, s.File);
             }
             response.Opens.Add(open);
         }
@@ -81,14 +77,18 @@ public sealed partial class AdminService
                 IsDirectory = d.IsDirectory,
                 FileId = file.File.FileId,
             };
-            if (open.Lease is { } lid && file.Leases.FirstOrDefault(l => l.Id == lid) is { } lease)
-            {
-                view.LeaseKey = LeaseKeyText(lid.Key);
-                view.LeaseState = LeaseStateName(lease.State);
-            }
+            SetLease(view, open, file);
             response.Opens.Add(view);
         }
         return response;
+    }
+
+    /// <summary>The open's lease key and current state, from its file actor.</summary>
+    private static void SetLease(Open view, OpenStateView open, FileStateSnapshot file)
+    {
+        if (open.Lease is not { } lid || file.Leases.FirstOrDefault(l => l.Id == lid) is not { } lease) return;
+        view.LeaseKey = LeaseKeyText(lid.Key);
+        view.LeaseState = LeaseStateName(lease.State);
     }
 
     private async ValueTask<ListLocksResponse> ListLocksAsync(ListLocksRequest request, RpcCallContext call)

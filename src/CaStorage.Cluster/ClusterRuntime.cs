@@ -22,8 +22,9 @@ public sealed class ClusterRuntime : IAsyncDisposable
 
     private ClusterRuntime(ClusterMembership membership, ClusterFileStateService router, ClusterNotifier notifier, WebApplication rpc,
         StrongBox<IOpenDirectory?> directory, StrongBox<INodeEvents?> events, PeerClients peers,
-        StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin)
+        StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin, ILogger log)
     {
+        _log = log;
         _directory = directory;
         _events = events;
         _admin = admin;
@@ -44,7 +45,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
     public INodeEvents? Events { get => _events.Value; set => _events.Value = value; }
     private readonly StrongBox<INodeEvents?> _events;
     private readonly PeerClients _peers;
-    private ILogger _log = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private readonly ILogger _log;
 
     /// <summary>This node's admin API for its peers (method, request, caller, cancellation -> response); set by the admin API.</summary>
     public Func<string, byte[], string, CancellationToken, Task<byte[]>>? AdminHandler { get => _admin.Value; set => _admin.Value = value; }
@@ -208,10 +209,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
             throw;
         }
         log.LogInformation("cluster: node {Node} serving cluster RPC on {Endpoint}, owning {Count} shards", options.NodeId, endpoint, membership.OwnedShards.Count);
-        return new ClusterRuntime(membership, router, notifier, app, directory, events, peers, admin)
-        {
-            _log = log,
-        };
+        return new ClusterRuntime(membership, router, notifier, app, directory, events, peers, admin, log);
     }
 
     public async ValueTask DisposeAsync()

@@ -38,11 +38,11 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "impacket"))
 from smbtest import (  # noqa: E402
     Client, Results, CaseFailed, st, test_accounts, exit_on_sigterm, create_result, lease_state_of, lease_str,
-    STATUS_SUCCESS, SHARE_ALL, repo_root,
+    STATUS_SUCCESS, SHARE_ALL, repo_root, lease_break_of,
 )
 from restart import open_with_break  # noqa: E402
 from impacket.smb3structs import (  # noqa: E402
-    SMB2_OPLOCK_BREAK, SMB2LeaseBreakNotification, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
+    SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
     FILE_READ_DATA, FILE_WRITE_DATA, SMB2_DIALECT_302, SMB2_LEASE_READ_CACHING, SMB2_LEASE_HANDLE_CACHING,
     SMB2_LEASE_WRITE_CACHING, SMB2_LOCKFLAG_EXCLUSIVE_LOCK, SMB2_LOCKFLAG_FAIL_IMMEDIATELY, SMB2_LOCKFLAG_UNLOCK,
 )
@@ -115,12 +115,17 @@ class Failover:
         lease's read caching; a break outstanding at a failover is sent again after the reclaim)."""
         pending, self.c.stash = self.c.stash, []
         for b in pending:
-            if b.command != SMB2_OPLOCK_BREAK or len(b.body) < 44:
+            if not self.ack_break(b):
                 self.c.stash.append(b)
-                continue
-            n = SMB2LeaseBreakNotification(b.body[:44])
-            if n["Flags"] & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED:
-                self.c.wait(self.c.lease_ack_send(self.lease_key, n["NewLeaseState"]))
+
+    def ack_break(self, m):
+        """Acknowledges m if it is a lease break that asks for it; False when m is no lease break."""
+        n = lease_break_of(m)
+        if n is None:
+            return False
+        if n["Flags"] & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED:
+            self.c.wait(self.c.lease_ack_send(self.lease_key, n["NewLeaseState"]))
+        return True
 
     def node_of_client(self):
         """The node holding user 1's session: the cluster-wide session list of the first node that answers (castorctl)."""
@@ -209,10 +214,7 @@ class Failover:
                 b = self.c.recv(0.2)
             except TimeoutError:
                 continue
-            if b.command == SMB2_OPLOCK_BREAK and len(b.body) >= 44:
-                n = SMB2LeaseBreakNotification(b.body[:44])
-                if n["Flags"] & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED:
-                    self.c.wait(self.c.lease_ack_send(self.lease_key, n["NewLeaseState"]))
+            self.ack_break(b)
         t.join(5)
         if "e" in state:
             raise state["e"]

@@ -86,10 +86,10 @@ import traceback
 import shutil
 
 from smbtest import (
-    WAIT, UNSOLICITED, STATUS_SUCCESS, STATUS_LOCK_NOT_GRANTED, RWH, SHARE_ALL, st, Results, Client,
-    create_result, lease_state_of, lease_str, Server, repo_root, random_client_guid, exit_on_sigterm,
+    WAIT, STATUS_SUCCESS, STATUS_LOCK_NOT_GRANTED, RWH, SHARE_ALL, st, Results, Client,
+    create_result, lease_state_of, lease_str, lease_break_of, Server, repo_root, random_client_guid, exit_on_sigterm,
     test_accounts, comma_list, FILE_READ_DATA,
-    FILE_WRITE_DATA, SMB2_DIALECT_302, SMB2_OPLOCK_BREAK, SMB2LeaseBreakNotification, SMB2_LEASE_WRITE_CACHING,
+    FILE_WRITE_DATA, SMB2_DIALECT_302, SMB2_LEASE_WRITE_CACHING,
     SMB2_LOCKFLAG_EXCLUSIVE_LOCK, SMB2_LOCKFLAG_UNLOCK, SMB2_LOCKFLAG_FAIL_IMMEDIATELY,
     SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
 )
@@ -219,10 +219,10 @@ def open_with_break(holder, opener, fname, key):
     except TimeoutError:
         worker.join(WAIT)
         return None, None, f"no lease break reached {holder.name} within {WAIT:.0f}s"
-    if b.command != SMB2_OPLOCK_BREAK or b.message_id != UNSOLICITED or len(b.body) < 44:
+    n = lease_break_of(b)
+    if n is None:
         worker.join(WAIT)
         return None, None, f"{holder.name} read {b!r}, not a lease break"
-    n = SMB2LeaseBreakNotification(b.body[:44])
     if n["LeaseKey"] != key:
         return None, n, "the break names another lease key"
     if n["Flags"] & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED:
@@ -407,7 +407,7 @@ def resend_scenario(res, args, store, server):
             m=c2.wait(c2.create_send(fname, FILE_READ_DATA, SHARE_ALL), timeout=40)))
         worker.start()
         b = c1.recv(WAIT)
-        n = SMB2LeaseBreakNotification(b.body[:44]) if b.command == SMB2_OPLOCK_BREAK and len(b.body) >= 44 else None
+        n = lease_break_of(b)
         if not cases.check("resend.pending", n is not None and n["Flags"] & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
                            f"break to {lease_str(n['NewLeaseState']) if n else '?'} read, not acknowledged", f"client 1 read {b!r}"):
             return cases.fail_rest("no break")
@@ -424,7 +424,7 @@ def resend_scenario(res, args, store, server):
             return cases.fail_rest("not reclaimed with the break in progress")
         t0 = time.monotonic()
         b = c1.recv(WAIT)
-        again = SMB2LeaseBreakNotification(b.body[:44]) if b.command == SMB2_OPLOCK_BREAK and len(b.body) >= 44 else None
+        again = lease_break_of(b)
         ack = c1.wait(c1.lease_ack_send(key, again["NewLeaseState"])) if again else None
         if not cases.check("resend.break", again is not None and again["NewLeaseState"] == n["NewLeaseState"]
                            and again["NewEpoch"] == n["NewEpoch"] and ack.status == STATUS_SUCCESS,

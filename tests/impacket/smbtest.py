@@ -392,6 +392,13 @@ def create_result(m):
     return r["FileID"].getData(), ctxs
 
 
+def lease_break_of(m):
+    """The SMB2 Lease Break Notification m is, or None (another message, or an oplock break)."""
+    if m.command != SMB2_OPLOCK_BREAK or m.message_id != UNSOLICITED or len(m.body) < 44:
+        return None
+    return SMB2LeaseBreakNotification(m.body[:44])
+
+
 def lease_state_of(ctxs):
     d = ctxs.get(b"RqLs")
     if d is None or len(d) < 20:
