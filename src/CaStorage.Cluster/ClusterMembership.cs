@@ -61,7 +61,7 @@ public sealed class ClusterMembership : IAsyncDisposable
     /// <summary>Shards taken in one round, with their epochs: load their durable state before serving them.</summary>
     public Func<IReadOnlyList<(int Shard, long Epoch)>, Task>? ShardsAcquired { get; set; }
 
-    /// <summary>The shard goes to another node: flush and stop serving it (called before its lock is released).</summary>
+    /// <summary>The shard goes to another node (or was lost by fencing): flush and stop serving it, forget its state.</summary>
     public Func<int, Task>? ShardReleasing { get; set; }
 
     /// <summary>This node lost PostgreSQL for longer than the fence deadline: drop every client, stop I/O.</summary>
@@ -238,7 +238,16 @@ public sealed class ClusterMembership : IAsyncDisposable
         if (_fenced) return;
         _fenced = true;
         _log.LogError(cause, "cluster: node {Node} lost the store for longer than {Deadline}: fencing itself", _o.NodeId, _o.FenceDeadline);
-        lock (_owned) _owned.Clear();
+        int[] lost;
+        lock (_owned)
+        {
+            lost = [.. _owned.Keys];
+            _owned.Clear();
+        }
+        // Their state is the new owners' now: a node that joins again must load it afresh, not find its old actors
+        // (opens it still believed connected, to connections it has since dropped).
+        if (ShardReleasing is { } drop)
+            foreach (var s in lost) await drop(s).ConfigureAwait(false);
         if (Fenced is { } f)
         {
             try { await f().ConfigureAwait(false); }
@@ -287,6 +296,9 @@ public sealed class ClusterMembership : IAsyncDisposable
                 nodes.Add(new ClusterNode(r.GetString(0), r.GetString(2), r.GetString(3), r.GetString(4), held.Contains(r.GetInt64(1)), r.GetInt64(5)));
         }
         var candidates = nodes.Where(n => n.Live && n.State == "up").Select(n => n.NodeId).ToList();
+        // Who is alive, at once: the hand-off and takeover below ask the live nodes (never one just cut off, which
+        // would hold the round past the fence deadline). The shard owners follow at the end of the round.
+        lock (_viewLock) _view = new ClusterView(nodes, _view.Shards);
 
         var live = nodes.Where(n => n.Live).Select(n => OwnerPrefixOf(n.NodeId, n.StartedAtMs)).ToHashSet();
         var gone = _livePrefixes.Where(p => !live.Contains(p) && p != OwnerPrefix).ToList();
@@ -400,7 +412,8 @@ public sealed class ClusterMembership : IAsyncDisposable
             {
                 await ExecAsync(c, "UPDATE nodes SET state = 'left' WHERE node_id = @id", CancellationToken.None, ("id", _o.NodeId)).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException) { /* leaving anyway */ }
+            // A connection PostgreSQL already ended (a node cut off while hung) refuses commands: leaving anyway.
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException) { /* leaving anyway */ }
             await c.DisposeAsync().ConfigureAwait(false);
         }
         _stop.Dispose();

@@ -157,8 +157,9 @@ public sealed class ClusterRuntime : IAsyncDisposable
             {
                 try
                 {
+                    // Inside the membership round: well within its fence deadline, or a slow peer fences this node.
                     var answer = await client.UnaryAsync<V1.ShardList, V1.OpenList>(BreaksRpcService.Service.FindMethodByName("Opens"), query,
-                        TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                        options.FenceDeadline / 2).ConfigureAwait(false);
                     held.AddRange(answer.Opens.Select(ClusterWire.Of));
                 }
                 catch (RpcException ex)

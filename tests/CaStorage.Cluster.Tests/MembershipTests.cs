@@ -99,6 +99,10 @@ public sealed class MembershipTests(PostgresServer pg) : IAsyncLifetime
         await b.HangForTestAsync(); // its connection and locks stay; only its heartbeat stops
         Assert.True(await EventuallyAsync(() => !b.Owns(shard, out _), 5), "a stalled node no longer acts as owner after its deadline");
         Assert.True(await EventuallyAsync(() => a.OwnedShards.Count == Shards), "the others cut its backend off and take its shards");
+        // Once Npgsql's keepalive (1 s) has seen the backend gone, the connection refuses commands: leaving still works.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        _nodes.Remove(b);
+        await b.DisposeAsync();
     }
 
     [Fact]

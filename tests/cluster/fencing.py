@@ -79,9 +79,11 @@ class Fencing:
                       SMB2_DIALECT_302, client_guid=self.client_guid, previous_session_id=previous_session_id)
 
     def store_rows(self):
+        """What acting on the queued requests would change: each open (its row: not its node column, which the node
+        that owns the shard rewrites when it restores the open, as the rejoined node does) and its locks."""
         ids = ",".join(str(f[3]) for f in self.files)
         return "\n".join([
-            self.sql(f"SELECT open_id, path, session_id, node, disconnected_at IS NOT NULL, lease_key FROM opens WHERE open_id IN ({ids}) ORDER BY open_id"),
+            self.sql(f"SELECT open_id, path, session_id, disconnected_at IS NOT NULL, lease_key FROM opens WHERE open_id IN ({ids}) ORDER BY open_id"),
             self.sql(f"SELECT open_id, seq, lock_offset, lock_length, exclusive FROM byte_range_locks WHERE open_id IN ({ids}) ORDER BY open_id, seq"),
         ])
 

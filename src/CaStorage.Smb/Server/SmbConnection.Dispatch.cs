@@ -11,11 +11,20 @@ internal sealed partial class SmbConnection
     /// <summary>The node's cluster membership (owner prefix) when this connection was accepted.</summary>
     private readonly string _servedUnder;
 
+    /// <summary>
+    /// The owner tag of this connection's opens: "node#incarnation/connection" in a cluster (breaks are routed by it),
+    /// the connection id alone on one node. Fixed at accept: a connection belongs to one membership of its node.
+    /// </summary>
+    internal string Owner { get; }
+
+    /// <summary>False once the node fenced itself and joined again: this connection is then never served.</summary>
+    internal bool OfCurrentMembership => Server.OwnerPrefix == _servedUnder;
+
     private async Task ProcessFrameAsync(byte[] frame, int len)
     {
         // A connection of a former cluster membership of this node (it fenced itself and joined again) is never served:
         // its requests may have waited in the socket while the node was paused and its shards moved.
-        if (Server.Serving is { } serving && (!await serving(Closed).ConfigureAwait(false) || Server.OwnerPrefix != _servedUnder))
+        if (Server.Serving is { } serving && (!await serving(Closed).ConfigureAwait(false) || !OfCurrentMembership))
             throw new SmbConnectionErrorException("this node is fenced from the cluster: the client must reconnect elsewhere");
         ReadOnlySpan<byte> span = frame.AsSpan(0, len);
         if (len >= 4 && span[0] == 0xFF && span[1] == (byte)'S' && span[2] == (byte)'M' && span[3] == (byte)'B')

@@ -34,6 +34,7 @@ internal sealed partial class SmbConnection
         RemoteEndPoint = remote;
         Server = server;
         _servedUnder = server.OwnerPrefix;
+        Owner = _servedUnder + id;
         Log = server.LoggerFactory.CreateLogger("CaStorage.Smb.Connection");
         // Twice the maximum window, so ids inside any window never alias in the ring.
         _seqBits = (ulong)server.Settings.MaxCredits * 2;

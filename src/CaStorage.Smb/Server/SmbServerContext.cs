@@ -99,7 +99,6 @@ public sealed partial class SmbServerContext : IOpenDirectory
     /// <summary>"node/" in a cluster: opens are tagged with the node that holds their connection, for breaks.</summary>
     public string OwnerPrefix { get => Volatile.Read(ref _ownerPrefix); set => Volatile.Write(ref _ownerPrefix, value); }
     private string _ownerPrefix = "";
-    internal string OwnerOf(SmbConnection c) => OwnerPrefix + c.Id;
 
     /// <summary>The state store's group-commit writer (null in tests without a store): metrics and shutdown.</summary>
     public StoreWriter? StoreWriter { get; init; }
@@ -151,10 +150,12 @@ public sealed partial class SmbServerContext : IOpenDirectory
         var list = new List<ReassertedOpen>();
         foreach (var o in _opens.Values)
         {
-            if (o.Closed != 0 || o.StateRequest is not { } req || !shards.Contains(OpenId.ShardOf(o.Key))) continue;
+            // A connection of this node's former membership is on its way out: its opens are not held any more.
+            if (o.Closed != 0 || o.StateRequest is not { } req || !o.Session.Connection.OfCurrentMembership
+                || !shards.Contains(OpenId.ShardOf(o.Key))) continue;
             LockRange[] locks;
             lock (o.LockMirror) locks = [.. o.LockMirror];
-            list.Add(new ReassertedOpen(req with { Owner = OwnerOf(o.Session.Connection) }, o.Lease is null ? o.OplockLevel : OplockLevel.None,
+            list.Add(new ReassertedOpen(req with { Owner = o.Session.Connection.Owner }, o.Lease is null ? o.OplockLevel : OplockLevel.None,
                 o.LeaseGrant, locks, o.Durable));
         }
         return list;

@@ -122,7 +122,7 @@ internal static partial class CreateHandler
             LeaseKey = lease?.Id.Key,
             Path = name,
             PersistentFlag = ask.PersistentFlag,
-            Owner = c.Server.OwnerOf(c),
+            Owner = c.Owner,
             SessionId = session.Id,
         };
         var result = await state.ReconnectAsync(request).ConfigureAwait(false);
@@ -168,7 +168,7 @@ internal static partial class CreateHandler
             Position = rec.Position,
             CreateAction = CreateAction.Opened,
             // The grant the reconnect settled on and the session it is on now, not what the record was stored with.
-            StateRequest = rec.ToOpenRequest(c.Server.OwnerOf(c)) with
+            StateRequest = rec.ToOpenRequest(c.Owner) with
             {
                 RequestedOplock = decision.Lease is null ? decision.Oplock : OplockLevel.Lease,
                 Lease = decision.Lease is { } lg ? new LeaseRequest(lg.Id, lg.State, lg.Version, lg.ParentKey, lg.Epoch) : null,

@@ -148,7 +148,7 @@ internal static partial class CreateHandler
             IsDirectory = file.IsDirectory,
             DeleteOnClose = (options & CreateOptions.DeleteOnClose) != 0,
             Truncates = truncates,
-            Owner = c.Server.OwnerOf(c),
+            Owner = c.Owner,
             RequestedOplock = requestedOplock,
             Lease = lease,
             Durable = ToDurableRequest(c, r, tree, durable, file, options),
