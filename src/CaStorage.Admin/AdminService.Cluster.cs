@@ -38,23 +38,22 @@ public sealed partial class AdminService
         return response;
     };
 
-    /// <summary>An action on one client's open or session: here if it is here, else on the node that has it.</summary>
-    private UnaryHandler<TReq, TRes> WhereItIs<TReq, TRes>(string name, UnaryHandler<TReq, TRes> local)
-        where TReq : IMessage<TReq>, INodeScoped where TRes : IMessage<TRes>, new() => async (request, call) =>
+    /// <summary>
+    /// An action on one client's open or session: here if it is here (the local handler answers null when it is not),
+    /// else on the node that has it. A refusal is logged once, by the node the caller asked.
+    /// </summary>
+    private UnaryHandler<TReq, TRes> WhereItIs<TReq, TRes>(string name, Func<TReq, RpcCallContext, ValueTask<TRes?>> local, Func<TReq, string> what)
+        where TReq : IMessage<TReq>, INodeScoped where TRes : class, IMessage<TRes>, new() => async (request, call) =>
     {
-        try
-        {
-            return await local(request, call).ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (ex.Status == RpcStatusCode.NotFound && Cluster is { } cluster && !request.ThisNodeOnly)
-        {
-            // Only the node that has it answers; the others refuse with NOT_FOUND (left out of the answers).
-            var answers = await cluster.CallOthersAsync(name, ThisNodeOnly(request), call.CancellationToken).ConfigureAwait(false);
-            if (answers.Count == 0) throw new RpcException(RpcStatusCode.NotFound, ex.Message.Replace($"on node {_node.Id}", "on any node", StringComparison.Ordinal));
-            var response = new TRes();
-            response.MergeFrom(answers[0]);
-            return response;
-        }
+        if (await local(request, call).ConfigureAwait(false) is { } here) return here;
+        // A peer asking for its part: only the node that has it answers, the others' NOT_FOUND is left out there.
+        if (request.ThisNodeOnly) throw new RpcException(RpcStatusCode.NotFound, $"no {what(request)} on node {_node.Id}");
+        if (Cluster is not { } cluster) throw Refuse(call, new RpcException(RpcStatusCode.NotFound, $"no {what(request)}"));
+        var answers = await cluster.CallOthersAsync(name, ThisNodeOnly(request), call.CancellationToken).ConfigureAwait(false);
+        if (answers.Count == 0) throw Refuse(call, new RpcException(RpcStatusCode.NotFound, $"no {what(request)} on any node"));
+        var response = new TRes();
+        response.MergeFrom(answers[0]);
+        return response;
     };
 
     private static byte[] ThisNodeOnly<TReq>(TReq request) where TReq : IMessage<TReq>, INodeScoped

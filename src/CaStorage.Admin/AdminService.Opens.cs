@@ -149,11 +149,11 @@ public sealed partial class AdminService
         return response;
     }
 
-    private async ValueTask<CloseOpenResponse> CloseOpenAsync(CloseOpenRequest request, RpcCallContext call)
+    /// <summary>Closes the open if its client is connected here; null when it is not.</summary>
+    private async ValueTask<CloseOpenResponse?> CloseOpenHereAsync(CloseOpenRequest request, RpcCallContext call)
     {
         if (request.PersistentId == 0) throw Refuse(call, new RpcException(RpcStatusCode.InvalidArgument, "persistent_id is required"));
-        var closed = await _sessions.CloseOpenAsync(new OpenId(request.PersistentId)).ConfigureAwait(false)
-            ?? throw Refuse(call, new RpcException(RpcStatusCode.NotFound, $"no open {request.PersistentId:x16} on node {_node.Id}"));
+        if (await _sessions.CloseOpenAsync(new OpenId(request.PersistentId)).ConfigureAwait(false) is not { } closed) return null;
         AdminLog.OpenClosed(_log, call.Peer, closed.Id.ToString(), closed.SessionId, closed.Share, closed.Path);
         return new CloseOpenResponse { PersistentId = request.PersistentId, SessionId = closed.SessionId, Share = closed.Share, Path = closed.Path };
     }

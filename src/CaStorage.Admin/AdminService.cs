@@ -47,14 +47,14 @@ public sealed partial class AdminService
 
     public void MapTo(GrpcMethodTable table)
     {
-        table.MapUnary<ListNodesRequest, ListNodesResponse>(Method("ListNodes"), ListNodes);
+        MapRelayed<ListNodesRequest, ListNodesResponse>(table, "ListNodes", ListNodesAsync);
         MapRelayed(table, "ListSessions", ClusterWide<ListSessionsRequest, ListSessionsResponse>("ListSessions", ListSessions));
         MapRelayed(table, "ListTreeConnects", ClusterWide<ListTreeConnectsRequest, ListTreeConnectsResponse>("ListTreeConnects", ListTreeConnects));
         MapRelayed(table, "ListOpens", ClusterWide<ListOpensRequest, ListOpensResponse>("ListOpens", ListOpensAsync));
         MapRelayed(table, "ListLocks", ClusterWide<ListLocksRequest, ListLocksResponse>("ListLocks", ListLocksAsync));
         MapRelayed(table, "ListLeases", ClusterWide<ListLeasesRequest, ListLeasesResponse>("ListLeases", ListLeasesAsync));
-        MapRelayed(table, "CloseOpen", WhereItIs<CloseOpenRequest, CloseOpenResponse>("CloseOpen", CloseOpenAsync));
-        MapRelayed(table, "Logoff", WhereItIs<LogoffRequest, LogoffResponse>("Logoff", LogoffAsync));
+        MapRelayed(table, "CloseOpen", WhereItIs<CloseOpenRequest, CloseOpenResponse>("CloseOpen", CloseOpenHereAsync, q => $"open {q.PersistentId:x16}"));
+        MapRelayed(table, "Logoff", WhereItIs<LogoffRequest, LogoffResponse>("Logoff", LogoffHereAsync, q => $"session {q.SessionId:x16}"));
         MapRelayed<DrainRequest, DrainResponse>(table, "Drain", (q, c) => Drain(q, c));
         table.MapUnary<ListSharesRequest, ListSharesResponse>(Method("ListShares"), ListShares);
         table.MapUnary<AddShareRequest, ShareResponse>(Method("AddShare"), AddShare);
@@ -78,49 +78,62 @@ public sealed partial class AdminService
 
     private readonly IClusterInspector? _cluster;
 
-    private ValueTask<ListNodesResponse> ListNodes(ListNodesRequest request, RpcCallContext call)
+    private async ValueTask<ListNodesResponse> ListNodesAsync(ListNodesRequest request, RpcCallContext call)
     {
         var response = new ListNodesResponse { ShardCount = (uint)_state.ShardCount };
-        if (Cluster is { } cluster)
+        if (Cluster is not { } cluster || request.ThisNodeOnly)
         {
-            foreach (var m in cluster.Members())
+            var self = WithCounts(new Node
             {
-                var n = new Node
-                {
-                    Id = m.NodeId,
-                    State = m.Live ? m.State : "down",
-                    StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(m.StartedAtMs)),
-                };
-                if (m.SmbEndpoint.Length > 0) n.SmbEndpoints.Add(m.SmbEndpoint);
-                n.OwnedShards.AddRange(m.OwnedShards.Select(s => (uint)s));
-                if (m.NodeId == _node.Id)
-                {
-                    n.AdminEndpoint = _node.AdminEndpoint;
-                    n.SessionCount = (uint)_sessions.ListSessions().Count;
-                    n.ConnectionCount = (uint)_sessions.ConnectionCount;
-                    n.OpenCount = (uint)_sessions.ListOpens().Count;
-                    n.Version = _node.Version;
-                    if (_sessions.Draining) n.State = "draining";
-                }
-                response.Nodes.Add(n);
-            }
-            return ValueTask.FromResult(response);
+                Id = _node.Id,
+                State = "up",
+                StartedAt = Timestamp.FromDateTimeOffset(_node.StartedAt),
+            });
+            self.SmbEndpoints.AddRange(_node.SmbEndpoints);
+            self.OwnedShards.AddRange(_state.OwnedShards.Select(s => (uint)s));
+            response.Nodes.Add(self);
+            return response;
         }
-        var node = new Node
+        foreach (var m in cluster.Members())
         {
-            Id = _node.Id,
-            State = _sessions.Draining ? "draining" : "up",
-            AdminEndpoint = _node.AdminEndpoint,
-            StartedAt = Timestamp.FromDateTimeOffset(_node.StartedAt),
-            SessionCount = (uint)_sessions.ListSessions().Count,
-            ConnectionCount = (uint)_sessions.ConnectionCount,
-            OpenCount = (uint)_sessions.ListOpens().Count,
-            Version = _node.Version,
-        };
-        node.SmbEndpoints.AddRange(_node.SmbEndpoints);
-        node.OwnedShards.AddRange(_state.OwnedShards.Select(s => (uint)s));
-        response.Nodes.Add(node);
-        return ValueTask.FromResult(response);
+            var n = new Node
+            {
+                Id = m.NodeId,
+                State = m.Live ? m.State : "down",
+                StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(m.StartedAtMs)),
+            };
+            if (m.SmbEndpoint.Length > 0) n.SmbEndpoints.Add(m.SmbEndpoint);
+            n.OwnedShards.AddRange(m.OwnedShards.Select(s => (uint)s));
+            if (m.NodeId == _node.Id) WithCounts(n);
+            response.Nodes.Add(n);
+        }
+        // Each live peer tells its own counts (its clients are connected there); shard owners come from the store.
+        foreach (var part in await cluster.CallOthersAsync("ListNodes", ThisNodeOnly(request), call.CancellationToken).ConfigureAwait(false))
+        {
+            foreach (var peer in ListNodesResponse.Parser.ParseFrom(part).Nodes)
+            {
+                if (response.Nodes.FirstOrDefault(n => n.Id == peer.Id) is not { } n) continue;
+                n.AdminEndpoint = peer.AdminEndpoint;
+                n.SessionCount = peer.SessionCount;
+                n.ConnectionCount = peer.ConnectionCount;
+                n.OpenCount = peer.OpenCount;
+                n.Version = peer.Version;
+                if (peer.State == "draining") n.State = "draining";
+            }
+        }
+        return response;
+    }
+
+    /// <summary>This node's own figures: what only it knows (its connections, its admin address).</summary>
+    private Node WithCounts(Node n)
+    {
+        n.AdminEndpoint = _node.AdminEndpoint;
+        n.SessionCount = (uint)_sessions.ListSessions().Count;
+        n.ConnectionCount = (uint)_sessions.ConnectionCount;
+        n.OpenCount = (uint)_sessions.ListOpens().Count;
+        n.Version = _node.Version;
+        if (_sessions.Draining) n.State = "draining";
+        return n;
     }
 
     private async ValueTask<DrainResponse> Drain(DrainRequest request, RpcCallContext call)
@@ -193,11 +206,11 @@ public sealed partial class AdminService
         return ValueTask.FromResult(response);
     }
 
-    private async ValueTask<LogoffResponse> LogoffAsync(LogoffRequest request, RpcCallContext call)
+    /// <summary>Logs the session off if it is connected here; null when it is not.</summary>
+    private async ValueTask<LogoffResponse?> LogoffHereAsync(LogoffRequest request, RpcCallContext call)
     {
         if (request.SessionId == 0) throw Refuse(call, new RpcException(RpcStatusCode.InvalidArgument, "session_id is required"));
-        var result = await _sessions.LogoffAsync(request.SessionId).ConfigureAwait(false)
-            ?? throw Refuse(call, new RpcException(RpcStatusCode.NotFound, $"no session {request.SessionId:x16} on node {_node.Id}"));
+        if (await _sessions.LogoffAsync(request.SessionId).ConfigureAwait(false) is not { } result) return null;
         AdminLog.SessionLoggedOff(_log, call.Peer, request.SessionId, result.Session.User, result.ClosedOpens);
         return new LogoffResponse { SessionId = request.SessionId, User = result.Session.User, ClosedOpens = (uint)result.ClosedOpens };
     }

@@ -6,6 +6,7 @@ internal interface INodeScoped
     bool ThisNodeOnly { get; set; }
 }
 
+public sealed partial class ListNodesRequest : INodeScoped;
 public sealed partial class ListSessionsRequest : INodeScoped;
 public sealed partial class ListTreeConnectsRequest : INodeScoped;
 public sealed partial class ListOpensRequest : INodeScoped;

@@ -19,11 +19,24 @@ internal static partial class CastorCtl
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CASTORCTL_SERVER") is { Length: > 0 } s ? s : DefaultServer,
     };
 
-    private static readonly Option<string?> TokenOption = new("--token")
+    private static readonly Option<string?> TokenOption =
+        FromEnvironment("--token", "CASTORCTL_TOKEN", "bearer token; needed when the node's admin port is not loopback");
+
+    private static readonly Option<string?> CaOption =
+        FromEnvironment("--ca", "CASTORCTL_CA", "PEM file of the CA that issued the node's admin certificate; implies TLS");
+
+    private static readonly Option<string?> CertOption =
+        FromEnvironment("--cert", "CASTORCTL_CERT", "PEM client certificate for mutual TLS; implies TLS");
+
+    private static readonly Option<string?> KeyOption =
+        FromEnvironment("--key", "CASTORCTL_KEY", "PEM private key of --cert when it is not in that file");
+
+    /// <summary>A global option whose default is an environment variable (scripts and the container set those).</summary>
+    private static Option<string?> FromEnvironment(string name, string variable, string description) => new(name)
     {
-        Description = "bearer token (default $CASTORCTL_TOKEN); needed when the node's admin port is not loopback",
+        Description = $"{description} (default ${variable})",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CASTORCTL_TOKEN") is { Length: > 0 } t ? t : null,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null,
     };
 
     private static readonly Option<OutputFormat> OutputOption = new("--output", "-o")
@@ -52,6 +65,9 @@ internal static partial class CastorCtl
         var root = new RootCommand("castorctl: administer a CaStorage node over its admin API (gRPC)");
         root.Options.Add(ServerOption);
         root.Options.Add(TokenOption);
+        root.Options.Add(CaOption);
+        root.Options.Add(CertOption);
+        root.Options.Add(KeyOption);
         root.Options.Add(OutputOption);
         root.Options.Add(TimeoutOption);
         AddListCommands(root);
@@ -66,9 +82,12 @@ internal static partial class CastorCtl
         command.SetAction(async (parse, ct) =>
         {
             Uri address;
+            SocketsHttpHandler handler;
             try
             {
-                address = AdminConnection.ParseAddress(parse.GetValue(ServerOption)!);
+                var (ca, cert, key) = (parse.GetValue(CaOption), parse.GetValue(CertOption), parse.GetValue(KeyOption));
+                address = AdminConnection.ParseAddress(parse.GetValue(ServerOption)!, tls: ca is not null || cert is not null);
+                handler = AdminConnection.Handler(ca, cert, key);
             }
             catch (ArgumentException ex)
             {
@@ -76,7 +95,7 @@ internal static partial class CastorCtl
                 return 2;
             }
             var timeout = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(TimeoutOption)));
-            using var connection = new AdminConnection(new GrpcClient(address, parse.GetValue(TokenOption)), timeout);
+            using var connection = new AdminConnection(new GrpcClient(address, parse.GetValue(TokenOption), handler), timeout);
             var output = new Output(parse.GetValue(OutputOption), CreateConsole());
             try
             {

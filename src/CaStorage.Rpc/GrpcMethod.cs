@@ -29,20 +29,36 @@ internal sealed class DuplexMethod<TRequest, TResponse>(MessageParser<TRequest> 
 {
     public override async Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize)
     {
-        var writer = new StreamWriter(output, context.CancellationToken);
+        var writer = new ResponseStreamWriter<TResponse>(output, context.CancellationToken);
         await handler(GrpcFraming.ReadAllAsync(body, parser, maxMessageSize, context.CancellationToken), writer, context).ConfigureAwait(false);
         return writer.Count;
     }
+}
 
-    private sealed class StreamWriter(PipeWriter output, CancellationToken ct) : IServerStreamWriter<TResponse>
+internal sealed class ServerStreamingMethod<TRequest, TResponse>(MessageParser<TRequest> parser, ServerStreamingHandler<TRequest, TResponse> handler)
+    : GrpcMethod
+    where TRequest : class, IMessage<TRequest>
+    where TResponse : class, IMessage<TResponse>
+{
+    public override async Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize)
     {
-        public int Count { get; private set; }
+        var request = await GrpcFraming.ReadSingleAsync(body, parser, maxMessageSize, context.CancellationToken).ConfigureAwait(false);
+        var writer = new ResponseStreamWriter<TResponse>(output, context.CancellationToken);
+        await handler(request, writer, context).ConfigureAwait(false);
+        return writer.Count;
+    }
+}
 
-        public async ValueTask WriteAsync(TResponse message)
-        {
-            GrpcFraming.WriteMessage(output, message);
-            Count++;
-            await output.FlushAsync(ct).ConfigureAwait(false);
-        }
+/// <summary>Writes each response message as its own frame and flushes it, so a stream's messages reach the client as they come.</summary>
+internal sealed class ResponseStreamWriter<TResponse>(PipeWriter output, CancellationToken ct) : IServerStreamWriter<TResponse>
+    where TResponse : class, IMessage<TResponse>
+{
+    public int Count { get; private set; }
+
+    public async ValueTask WriteAsync(TResponse message)
+    {
+        GrpcFraming.WriteMessage(output, message);
+        Count++;
+        await output.FlushAsync(ct).ConfigureAwait(false);
     }
 }

@@ -5,6 +5,9 @@ namespace CaStorage.Rpc;
 
 public delegate ValueTask<TResponse> UnaryHandler<in TRequest, TResponse>(TRequest request, RpcCallContext context);
 
+public delegate Task ServerStreamingHandler<in TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responses,
+    RpcCallContext context);
+
 public delegate Task DuplexStreamingHandler<in TRequest, TResponse>(IAsyncEnumerable<TRequest> requests,
     IServerStreamWriter<TResponse> responses, RpcCallContext context);
 
@@ -28,9 +31,20 @@ public sealed class GrpcMethodTable
         where TResponse : class, IMessage<TResponse>
     {
         if (method.IsClientStreaming || method.IsServerStreaming)
-            throw new ArgumentException($"{method.FullName} is a streaming method; map it with MapDuplexStreaming", nameof(method));
+            throw new ArgumentException($"{method.FullName} is a streaming method; map it with MapServerStreaming or MapDuplexStreaming", nameof(method));
         var parser = ParserOf<TRequest, TResponse>(method);
         return Add(method, new UnaryMethod<TRequest, TResponse>(parser, handler));
+    }
+
+    /// <summary>Maps a server streaming method (one request, responses as the handler writes them).</summary>
+    public GrpcMethodTable MapServerStreaming<TRequest, TResponse>(MethodDescriptor method, ServerStreamingHandler<TRequest, TResponse> handler)
+        where TRequest : class, IMessage<TRequest>
+        where TResponse : class, IMessage<TResponse>
+    {
+        if (method.IsClientStreaming || !method.IsServerStreaming)
+            throw new ArgumentException($"{method.FullName} is not server streaming", nameof(method));
+        var parser = ParserOf<TRequest, TResponse>(method);
+        return Add(method, new ServerStreamingMethod<TRequest, TResponse>(parser, handler));
     }
 
     /// <summary>Maps a bidirectional streaming method (requests and responses interleave on one HTTP/2 stream).</summary>

@@ -87,9 +87,10 @@ public sealed partial class GrpcServer(GrpcMethodTable methods, ILoggerFactory l
             message = "Exception was thrown by handler.";
         }
 
-        if (written == 0)
+        if (written == 0 && !response.HasStarted)
         {
-            // Nothing was written for a failed unary call: drop any half-written body and answer trailers-only.
+            // Nothing was sent (a failed unary call, a stream that failed before its first message): drop any
+            // half-written body and answer trailers-only. A stream that already sent messages ends with trailers.
             TrailersOnly(response, status, message);
             return;
         }

@@ -39,11 +39,63 @@ public sealed class GrpcServerTests
     }
 
     [Fact]
+    public async Task Health_Watch_SendsTheStatusThenEachChange_UnknownServiceIsServiceUnknown()
+    {
+        var health = new HealthService();
+        await using var host = await GrpcTestHost.StartAsync(HealthTable(health));
+        using var http = RawClient(host);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var watch = GrpcMethodTable.PathOf(HealthService.WatchMethod);
+
+        using var response = await http.SendAsync(GrpcRequest(watch, GrpcFraming.Frame(new HealthCheckRequest())), HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var stream = System.IO.Pipelines.PipeReader.Create(await response.Content.ReadAsStreamAsync(cts.Token));
+        await using var messages = GrpcFraming.ReadAllAsync(stream, HealthCheckResponse.Parser, 1 << 20, cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await messages.MoveNextAsync());
+        Assert.Equal(ServingStatus.Serving, messages.Current.Status);
+        health.SetStatus("", ServingStatus.Serving); // no change: nothing is sent
+        health.SetStatus("", ServingStatus.NotServing);
+        Assert.True(await messages.MoveNextAsync());
+        Assert.Equal(ServingStatus.NotServing, messages.Current.Status);
+        health.SetStatus("", ServingStatus.Serving);
+        Assert.True(await messages.MoveNextAsync());
+        Assert.Equal(ServingStatus.Serving, messages.Current.Status);
+
+        // A service that is not known (yet) is SERVICE_UNKNOWN on a watch, and its appearance is sent.
+        using var other = await http.SendAsync(GrpcRequest(watch, GrpcFraming.Frame(new HealthCheckRequest { Service = "later" })),
+            HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        var otherStream = System.IO.Pipelines.PipeReader.Create(await other.Content.ReadAsStreamAsync(cts.Token));
+        await using var later = GrpcFraming.ReadAllAsync(otherStream, HealthCheckResponse.Parser, 1 << 20, cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await later.MoveNextAsync());
+        Assert.Equal(ServingStatus.ServiceUnknown, later.Current.Status);
+        health.SetStatus("later", ServingStatus.Serving);
+        Assert.True(await later.MoveNextAsync());
+        Assert.Equal(ServingStatus.Serving, later.Current.Status);
+    }
+
+    [Fact]
+    public async Task Health_Watch_WithDeadline_EndsWithDeadlineExceededAfterItsMessages()
+    {
+        await using var host = await GrpcTestHost.StartAsync(HealthTable(new HealthService()));
+        using var http = RawClient(host);
+        var request = GrpcRequest(GrpcMethodTable.PathOf(HealthService.WatchMethod), GrpcFraming.Frame(new HealthCheckRequest()));
+        request.Headers.TryAddWithoutValidation("grpc-timeout", "300m");
+        using var response = await http.SendAsync(request);
+        // The body (read to its end) holds the one status message; the stream then ends with the deadline in trailers.
+        var body = await response.Content.ReadAsByteArrayAsync();
+        var buffer = new System.Buffers.ReadOnlySequence<byte>(body);
+        Assert.True(GrpcFraming.TryReadMessage(ref buffer, 1 << 20, out var message));
+        Assert.Equal(ServingStatus.Serving, HealthCheckResponse.Parser.ParseFrom(message).Status);
+        Assert.True(buffer.IsEmpty);
+        Assert.Equal("4", response.TrailingHeaders.GetValues("grpc-status").Single());
+    }
+
+    [Fact]
     public async Task UnmappedMethod_IsUnimplemented_TrailersOnly()
     {
         await using var host = await GrpcTestHost.StartAsync(HealthTable(new HealthService()));
         using var http = RawClient(host);
-        using var response = await http.SendAsync(GrpcRequest("/grpc.health.v1.Health/Watch", GrpcFraming.Frame(new HealthCheckRequest())));
+        using var response = await http.SendAsync(GrpcRequest("/grpc.health.v1.Health/Nope", GrpcFraming.Frame(new HealthCheckRequest())));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         // Trailers-only: the status is in the headers and there is no body.
         Assert.Equal("12", response.Headers.GetValues("grpc-status").Single());

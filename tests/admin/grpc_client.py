@@ -5,7 +5,8 @@ Starts a Release CaStorage node (SMB, admin gRPC and metrics on free loopback po
 lists the session, tree and open a real smbclient holds; closes the open over gRPC and sees smbclient's next
 request on it fail (STATUS_FILE_CLOSED), including a READ in the middle of a download; scrapes /metrics before and
 after traffic; checks health, server reflection (raw protobuf from stubs generated at test time), share validation
-and live share changes, logoff, drain, castorctl, and the bearer-token rule.
+and live share changes, logoff, drain (seen by a health Watch), castorctl, the bearer-token rule and mutual TLS (an
+openssl-made CA: clients without a certificate of it are refused, castorctl --ca/--cert works).
 
 Environment: CASTORAGE_DLL, CASTORCTL_DLL, TEST_USER1, TEST_PASS1, REPO_ROOT (set by run.sh).
 A byte-range lock and a lease are taken with impacket, through the impacket suite's client (tests/impacket).
@@ -442,19 +443,29 @@ def logoff_ends_the_session(ctx):
 def drain_refuses_new_clients(ctx):
     n = ctx["node"]
     S = health_pb2.HealthCheckResponse
-    r = n.api.Drain(admin_pb2.DrainRequest(), timeout=WAIT)
+    # A Watch sees every change as it happens (grpcio's server-streaming call; the deadline bounds it).
+    watch = n.health.Watch(health_pb2.HealthCheckRequest(), timeout=6 * WAIT)
     try:
-        check(r.draining, str(r))
-        check(n.health.Check(health_pb2.HealthCheckRequest(), timeout=WAIT).status == S.NOT_SERVING, "health not NOT_SERVING")
+        check(next(watch).status == S.SERVING, "Watch: first status not SERVING")
+        r = n.api.Drain(admin_pb2.DrainRequest(), timeout=WAIT)
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{n.metrics}/healthz", timeout=WAIT)
-            raise Failure("/healthz answered 200 while draining")
-        except urllib.error.HTTPError as e:
-            check(e.code == 503, f"/healthz {e.code}")
-        rc, out = n.smbclient("ls", timeout=30)
-        check(rc != 0 and "held.txt" not in out, f"a new client was served while draining:\n{out}")
+            check(r.draining, str(r))
+            check(next(watch).status == S.NOT_SERVING, "Watch did not report NOT_SERVING on drain")
+            check(n.health.Check(health_pb2.HealthCheckRequest(), timeout=WAIT).status == S.NOT_SERVING, "health not NOT_SERVING")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{n.metrics}/healthz", timeout=WAIT)
+                raise Failure("/healthz answered 200 while draining")
+            except urllib.error.HTTPError as e:
+                check(e.code == 503, f"/healthz {e.code}")
+            with urllib.request.urlopen(f"http://127.0.0.1:{n.metrics}/livez", timeout=WAIT) as live:
+                check(live.status == 200, f"/livez {live.status} while draining")
+            rc, out = n.smbclient("ls", timeout=30)
+            check(rc != 0 and "held.txt" not in out, f"a new client was served while draining:\n{out}")
+        finally:
+            n.api.Drain(admin_pb2.DrainRequest(cancel=True), timeout=WAIT)
+        check(next(watch).status == S.SERVING, "Watch did not report SERVING after cancel")
     finally:
-        n.api.Drain(admin_pb2.DrainRequest(cancel=True), timeout=WAIT)
+        watch.cancel()
     check(n.health.Check(health_pb2.HealthCheckRequest(), timeout=WAIT).status == S.SERVING, "health not SERVING after cancel")
     rc, out = n.smbclient("ls")
     check(rc == 0 and "held.txt" in out, f"clients refused after drain cancel:\n{out}")
@@ -507,6 +518,73 @@ def token_is_required_when_configured(ctx):
               "health must not need the token")
         rc, out, err = castorctl("--server", f"127.0.0.1:{node.admin}", "--token", "t0ken-for-tests", "nodes")
         check(rc == 0 and "256/256" in out, out + err)
+    finally:
+        node.stop()
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def issue(cwd, ca, name, usage, san=None):
+    """A P-256 key and a certificate for it, signed by the CA `ca` (files ca.crt/ca.key in cwd)."""
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=cwd)
+    with open(os.path.join(cwd, f"{name}.ext"), "w") as f:
+        f.write(f"extendedKeyUsage={usage}\n" + (f"subjectAltName={san}\n" if san else ""))
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key", "-CAcreateserial",
+            "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext", cwd=cwd)
+
+
+def make_ca(cwd, name):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=cwd)
+
+
+@case
+def mutual_tls_admits_only_clients_of_the_ca(ctx):
+    pki = os.path.join(ctx["workdir"], "pki")
+    os.makedirs(pki)
+    make_ca(pki, "ca")
+    make_ca(pki, "rogue-ca")
+    issue(pki, "ca", "server", "serverAuth", san="IP:127.0.0.1,DNS:localhost")
+    issue(pki, "ca", "admin", "clientAuth")
+    issue(pki, "rogue-ca", "intruder", "clientAuth")
+    read = lambda name: open(os.path.join(pki, name), "rb").read()  # noqa: E731
+    node = Node("tls-node", ctx["workdir"], env={
+        "CaStorage__Admin__Tls__Certificate": os.path.join(pki, "server.crt"),
+        "CaStorage__Admin__Tls__Key": os.path.join(pki, "server.key"),
+        "CaStorage__Admin__Tls__ClientCa": os.path.join(pki, "ca.crt")})
+    target = f"127.0.0.1:{node.admin}"
+
+    def channel(cert=None):
+        creds = grpc.ssl_channel_credentials(root_certificates=read("ca.crt"),
+                                             private_key=read(f"{cert}.key") if cert else None,
+                                             certificate_chain=read(f"{cert}.crt") if cert else None)
+        return grpc.secure_channel(target, creds)
+
+    try:
+        with channel("admin") as ch:
+            r = admin_pb2_grpc.AdminStub(ch).ListNodes(admin_pb2.ListNodesRequest(), timeout=WAIT)
+            check(len(r.nodes) == 1 and r.nodes[0].admin_endpoint == target, str(r))
+            check(health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=WAIT).status
+                  == health_pb2.HealthCheckResponse.SERVING, "health over mutual TLS")
+        for who, ch in (("no client certificate", channel()), ("a certificate of another CA", channel("intruder")),
+                        ("cleartext h2c", grpc.insecure_channel(target))):
+            with ch:
+                e = rpc_error(lambda: admin_pb2_grpc.AdminStub(ch).ListNodes(admin_pb2.ListNodesRequest(), timeout=WAIT))
+                check(e.code() == grpc.StatusCode.UNAVAILABLE, f"{who}: {e.code()} {e.details()}")
+        tls = ["--server", target, "--ca", os.path.join(pki, "ca.crt")]
+        rc, out, err = castorctl(*tls, "--cert", os.path.join(pki, "admin.crt"), "--key", os.path.join(pki, "admin.key"), "nodes")
+        check(rc == 0 and "256/256" in out, f"castorctl with a client certificate: rc {rc}: {out}{err}")
+        rc, out, err = castorctl(*tls, "nodes")
+        check(rc == 1 and "UNAVAILABLE" in err, f"castorctl without a client certificate: rc {rc}: {out}{err}")
+        rc, out, err = castorctl("--server", target, "--ca", os.path.join(pki, "rogue-ca.crt"),
+                                 "--cert", os.path.join(pki, "admin.crt"), "--key", os.path.join(pki, "admin.key"), "nodes")
+        check(rc == 1 and "UNAVAILABLE" in err, f"castorctl trusting another CA: rc {rc}: {out}{err}")
+        with open(node.log) as f:
+            check("not issued by Admin:Tls:ClientCa" in f.read(), "the refused client certificate was not logged")
     finally:
         node.stop()
 

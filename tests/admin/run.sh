@@ -20,6 +20,7 @@ missing=""
 "$SYS_PYTHON" -c 'import grpc, grpc_tools.protoc' 2>/dev/null || missing+=" python3-grpcio python3-grpc-tools"
 "$SYS_PYTHON" -c 'import impacket.smb3' 2>/dev/null || missing+=" python3-impacket"
 command -v smbclient >/dev/null || missing+=" smbclient"
+command -v openssl >/dev/null || missing+=" openssl"
 command -v dotnet >/dev/null || missing+=" dotnet"
 [[ -f "$CASTORAGE_DLL" && -f "$CASTORCTL_DLL" ]] || missing+=" (Release build: dotnet build -c Release CaStorage.sln)"
 if [[ -n "$missing" ]]; then

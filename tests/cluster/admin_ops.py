@@ -105,12 +105,14 @@ def main():
         sessions = castorctl(f.repo, admin(other), "sessions").get("sessions", [])
         opens = castorctl(f.repo, admin(other), "opens").get("opens", [])
         locks = castorctl(f.repo, admin(other), "locks").get("locks", [])
+        counts = next((n for n in castorctl(f.repo, admin(other), "nodes").get("nodes", []) if n.get("id") == f"node{node}"), {})
         mine = [s for s in sessions if s.get("user", "").lower() == args.user1.lower()]
         res.check("cluster_wide", len(mine) == 1 and mine[0].get("node") == f"node{node}"
                   and any(str(o.get("persistentId", "")) == str(pid) and o.get("persistent") for o in opens)
-                  and any(str(lk.get("persistentId", "")) == str(pid) for lk in locks),
-                  f"node{other} lists the session on node{node}, its persistent open and its lock",
-                  f"node{other}: sessions {json.dumps(mine)[:300]}, {len(opens)} opens, {len(locks)} locks")
+                  and any(str(lk.get("persistentId", "")) == str(pid) for lk in locks)
+                  and counts.get("sessionCount", 0) >= 1 and counts.get("openCount", 0) >= 1 and counts.get("adminEndpoint"),
+                  f"node{other} lists the session on node{node}, its persistent open and its lock, and node{node}'s counts",
+                  f"node{other}: sessions {json.dumps(mine)[:300]}, {len(opens)} opens, {len(locks)} locks, node{node} {json.dumps(counts)[:300]}")
 
         # Drain the node the client is on now, asked on another node.
         old_session = f.c.session_id

@@ -62,7 +62,8 @@ public sealed class CaStorageOptions
 
 /// <summary>
 /// The admin port: gRPC (castorage.admin.v1.Admin, health, reflection) over cleartext HTTP/2, and Prometheus metrics
-/// over HTTP/1.1 on a second listener. Loopback by default; any other address needs <see cref="Token"/>.
+/// over HTTP/1.1 on a second listener. Loopback by default; any other address needs <see cref="Token"/> or mutual TLS
+/// (<see cref="Tls"/> with a client CA).
 /// </summary>
 public sealed class AdminOptions
 {
@@ -86,6 +87,26 @@ public sealed class AdminOptions
 
     /// <summary>Require the token on GET /metrics too (Prometheus: authorization.credentials). Default false.</summary>
     public bool MetricsRequireToken { get; set; }
+
+    /// <summary>TLS on the gRPC listener (HTTP/2 over TLS); with <see cref="AdminTlsOptions.ClientCa"/>, mutual TLS.</summary>
+    public AdminTlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>
+/// TLS of the admin gRPC listener, from PEM files (a Kubernetes TLS Secret mounts as tls.crt, tls.key and ca.crt).
+/// Certificate set: the listener speaks TLS. ClientCa set too: every caller must present a certificate issued by one
+/// of those CAs (mutual TLS), which authenticates callers as a token does.
+/// </summary>
+public sealed class AdminTlsOptions
+{
+    /// <summary>The server's certificate (PEM, chain included). Unset: cleartext HTTP/2.</summary>
+    public string? Certificate { get; set; }
+
+    /// <summary>Its private key (PEM); unset when it is in the certificate file.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>CA certificates (PEM) whose client certificates are accepted; set, a client certificate is required.</summary>
+    public string? ClientCa { get; set; }
 }
 
 /// <summary>Cluster membership and the shared state store.</summary>
