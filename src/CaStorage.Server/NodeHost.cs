@@ -9,9 +9,7 @@ using CaStorage.Smb.Transport;
 using CaStorage.State;
 using CaStorage.State.Persistence;
 using CaStorage.Vfs;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,14 +19,14 @@ namespace CaStorage.Server;
 /// <summary>Composes one node: configuration, VFS stacks, state tier, and the Kestrel SMB endpoints.</summary>
 internal sealed class NodeHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly IHost _app;
     private readonly AdminComposition _admin;
     private readonly StoreWriter _store;
 
     private readonly ClusterRuntime? _cluster;
     private readonly ILoggerFactory _stateLoggers;
 
-    private NodeHost(WebApplication app, AdminComposition admin, StoreWriter store, ClusterRuntime? cluster, ILoggerFactory stateLoggers)
+    private NodeHost(IHost app, AdminComposition admin, StoreWriter store, ClusterRuntime? cluster, ILoggerFactory stateLoggers)
     {
         _stateLoggers = stateLoggers;
         _app = app;
@@ -39,7 +37,9 @@ internal sealed class NodeHost : IAsyncDisposable
 
     public static async Task<NodeHost> CreateAsync(CommandLine cli)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        // A generic host (DI, configuration, logging, SIGTERM): SMB has a transport of its own (SmbListener), and the
+        // admin and cluster ports run Kestrel hosts of their own.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
         if (cli.ConfigFile is not null)
@@ -128,10 +128,7 @@ internal sealed class NodeHost : IAsyncDisposable
             };
         });
         var admin = AdminComposition.Plan(options);
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            foreach (var ep in listen) k.Listen(ep, l => l.UseConnectionHandler<SmbConnectionHandler>());
-        });
+        builder.Services.AddHostedService(sp => new SmbListener(sp.GetRequiredService<SmbServerContext>(), listen));
 
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CaStorage.Server");
@@ -164,7 +161,7 @@ internal sealed class NodeHost : IAsyncDisposable
         {
             await admin.DisposeAsync().ConfigureAwait(false);
             await app.StopAsync().ConfigureAwait(false);
-            await app.DisposeAsync().ConfigureAwait(false);
+            await ((IAsyncDisposable)app).DisposeAsync().ConfigureAwait(false);
             throw;
         }
         foreach (var ep in listen) log.LogInformation("CaStorage listening on smb://{Endpoint}", ep);
@@ -196,7 +193,7 @@ internal sealed class NodeHost : IAsyncDisposable
     {
         await _admin.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        await ((IAsyncDisposable)_app).DisposeAsync().ConfigureAwait(false);
         // Leaves the cluster (its shards go to the others), then commits what is queued and closes the store.
         if (_cluster is not null) await _cluster.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);

@@ -5,6 +5,7 @@ using System.Net;
 using System.Threading.Channels;
 using CaStorage.Smb.Protocol;
 using CaStorage.Smb.Security;
+using CaStorage.Smb.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace CaStorage.Smb.Server;
@@ -21,12 +22,18 @@ internal sealed partial class SmbConnection
     /// <summary>Largest frame accepted: a maximal WRITE plus headers; anything larger drops the connection.</summary>
     private const int FrameSlack = 64 * 1024;
 
-    private readonly IDuplexPipe _transport;
+    private readonly SmbTransport _transport;
     private readonly Channel<OutFrame> _output = Channel.CreateUnbounded<OutFrame>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<ulong, SmbSession> _sessions = new();
     private readonly CancellationTokenSource _closed = new();
 
+    /// <summary>A connection over an in-memory pipe pair (tests).</summary>
     public SmbConnection(string id, IDuplexPipe transport, EndPoint? local, EndPoint? remote, SmbServerContext server)
+        : this(id, new PipeSmbTransport(transport), local, remote, server)
+    {
+    }
+
+    internal SmbConnection(string id, SmbTransport transport, EndPoint? local, EndPoint? remote, SmbServerContext server)
     {
         Id = id;
         _transport = transport;
@@ -90,7 +97,7 @@ internal sealed partial class SmbConnection
             try { await writer.ConfigureAwait(false); } catch (Exception) { /* the peer is gone */ }
             Server.Notifier.Unregister(this);
             await TeardownAsync().ConfigureAwait(false);
-            await _transport.Input.CompleteAsync().ConfigureAwait(false);
+            await _transport.CloseAsync().ConfigureAwait(false);
         }
     }
 
@@ -145,9 +152,9 @@ internal sealed partial class SmbConnection
     }
 
     /// <summary>Ends the connection from the server's side (a fenced cluster node drops every client).</summary>
-    internal void Abort()
+    internal void Abort(string reason = "connection dropped by the server")
     {
-        _frameFault ??= new SmbConnectionErrorException("connection dropped by the server");
+        _frameFault ??= new SmbConnectionErrorException(reason);
         _transport.Input.CancelPendingRead();
     }
 
@@ -219,27 +226,37 @@ internal sealed partial class SmbConnection
         frame.Detach();
     }
 
+    /// <summary>Most frames sent in one gathered send.</summary>
+    private const int MaxSendBatch = 64;
+
     private async Task WriteLoopAsync()
     {
-        var output = _transport.Output;
         var reader = _output.Reader;
+        var batch = new List<ArraySegment<byte>>(MaxSendBatch);
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var f))
+                while (batch.Count < MaxSendBatch && reader.TryRead(out var f)) batch.Add(new ArraySegment<byte>(f.Buffer, 0, f.Length));
+                try
                 {
-                    try { output.Write(f.Buffer.AsSpan(0, f.Length)); }
-                    finally { ArrayPool<byte>.Shared.Return(f.Buffer); }
+                    await _transport.SendAsync(batch).ConfigureAwait(false);
                 }
-                var r = await output.FlushAsync().ConfigureAwait(false);
-                if (r.IsCompleted) break;
+                finally
+                {
+                    foreach (var f in batch) ArrayPool<byte>.Shared.Return(f.Array!);
+                    batch.Clear();
+                }
             }
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // The peer is gone: stop reading its requests too.
+            Abort($"sending failed: {ex.Message}");
         }
         finally
         {
             while (reader.TryRead(out var f)) ArrayPool<byte>.Shared.Return(f.Buffer);
-            await output.CompleteAsync().ConfigureAwait(false);
         }
     }
 

@@ -11,6 +11,9 @@ internal static partial class SmbLog
     [LoggerMessage(1001, LogLevel.Information, "Connection {ConnectionId} dropped: {Reason}")]
     public static partial void ConnectionDropped(ILogger logger, string connectionId, string reason);
 
+    [LoggerMessage(1006, LogLevel.Warning, "Accepting a connection failed: {Reason}")]
+    public static partial void AcceptFailed(ILogger logger, string reason);
+
     [LoggerMessage(1005, LogLevel.Information, "Connection {ConnectionId} from {Remote} refused: the node is draining")]
     public static partial void ConnectionRefusedDraining(ILogger logger, string connectionId, string? remote);
 
