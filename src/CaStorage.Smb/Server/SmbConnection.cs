@@ -108,41 +108,24 @@ internal sealed partial class SmbConnection
 
     private async Task ReadLoopAsync()
     {
-        var input = _transport.Input;
         var maxFrame = (int)Math.Max(Server.Settings.MaxWriteSize, Server.Settings.MaxTransactSize) + FrameSlack;
         try
         {
-            while (true)
+            while (await _transport.ReadFrameAsync(maxFrame).ConfigureAwait(false) is var (arr, len))
             {
-                var result = await input.ReadAsync(_closed.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                try
+                if (MustSerialize(arr, len))
                 {
-                    while (TryReadFrame(ref buffer, maxFrame, out var frame))
-                    {
-                        var len = (int)frame.Length;
-                        var arr = ArrayPool<byte>.Shared.Rent(Math.Max(len, 64));
-                        frame.CopyTo(arr);
-                        if (MustSerialize(arr, len))
-                        {
-                            // Commands that change connection or session state run alone, in arrival order.
-                            await DrainFramesAsync().ConfigureAwait(false);
-                            try { await ProcessFrameAsync(arr, len).ConfigureAwait(false); }
-                            finally { ArrayPool<byte>.Shared.Return(arr); }
-                        }
-                        else
-                        {
-                            await _inflight.WaitAsync(_closed.Token).ConfigureAwait(false);
-                            _ = RunFrameAsync(arr, len);
-                        }
-                        if (_frameFault is { } fault) throw fault;
-                    }
+                    // Commands that change connection or session state run alone, in arrival order.
+                    await DrainFramesAsync().ConfigureAwait(false);
+                    try { await ProcessFrameAsync(arr, len).ConfigureAwait(false); }
+                    finally { ArrayPool<byte>.Shared.Return(arr); }
                 }
-                finally
+                else
                 {
-                    input.AdvanceTo(buffer.Start, buffer.End);
+                    await _inflight.WaitAsync(_closed.Token).ConfigureAwait(false);
+                    _ = RunFrameAsync(arr, len);
                 }
-                if (result.IsCompleted || result.IsCanceled) return;
+                if (_frameFault is { } fault) throw fault;
             }
         }
         finally
@@ -155,7 +138,7 @@ internal sealed partial class SmbConnection
     internal void Abort(string reason = "connection dropped by the server")
     {
         _frameFault ??= new SmbConnectionErrorException(reason);
-        _transport.Input.CancelPendingRead();
+        _transport.CancelRead();
     }
 
     private async Task RunFrameAsync(byte[] arr, int len)
@@ -168,7 +151,7 @@ internal sealed partial class SmbConnection
         {
             // A frame that must end the connection (or the connection ending under it): stop reading.
             _frameFault ??= ex;
-            _transport.Input.CancelPendingRead();
+            _transport.CancelRead();
         }
         finally
         {
@@ -191,23 +174,6 @@ internal sealed partial class SmbConnection
         var cmd = (Protocol.SmbCommand)System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(frame.AsSpan(12));
         return cmd is Protocol.SmbCommand.Negotiate or Protocol.SmbCommand.SessionSetup or Protocol.SmbCommand.Logoff
             or Protocol.SmbCommand.TreeConnect or Protocol.SmbCommand.TreeDisconnect;
-    }
-
-    /// <summary>Direct TCP transport (MS-SMB2 2.1): a zero byte and a 24-bit big-endian length, then the message.</summary>
-    private static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxFrame, out ReadOnlySequence<byte> frame)
-    {
-        frame = default;
-        if (buffer.Length < 4) return false;
-        Span<byte> hdr = stackalloc byte[4];
-        buffer.Slice(0, 4).CopyTo(hdr);
-        if (hdr[0] != 0) throw new SmbConnectionErrorException($"bad transport header type 0x{hdr[0]:x2}");
-        var len = (hdr[1] << 16) | (hdr[2] << 8) | hdr[3];
-        if (len > maxFrame) throw new SmbConnectionErrorException($"frame of {len} bytes exceeds the limit");
-        if (len < 4) throw new SmbConnectionErrorException("frame too short");
-        if (buffer.Length < 4 + len) return false;
-        frame = buffer.Slice(4, len);
-        buffer = buffer.Slice(4 + len);
-        return true;
     }
 
     /// <summary>Queues a finished frame (NetBIOS header at offset 0) for the writer; the writer returns the buffer to the pool.</summary>
