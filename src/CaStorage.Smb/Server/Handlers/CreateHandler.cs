@@ -6,6 +6,7 @@ using CaStorage.Smb.Protocol.Info;
 using CaStorage.State;
 using CaStorage.State.Notify;
 using CaStorage.Vfs;
+using Microsoft.Extensions.Logging;
 
 namespace CaStorage.Smb.Server.Handlers;
 
@@ -95,6 +96,14 @@ internal static partial class CreateHandler
         }
         var sdStatus = CreateAccess.CreatorDescriptor(s, contexts, out var creatorDescriptor);
         if (sdStatus != NtStatus.Success) return sdStatus;
+        // SMB2_CREATE_EA_BUFFER: extended attributes of a file this create makes (or overwrites).
+        List<VfsEa>? eas = null;
+        if (contexts.FirstOrDefault(x => x.Name == "ExtA") is { } extA)
+        {
+            var eaStatus = SetInfoHandler.ParseEas(s.Slice(extA.DataStart, extA.DataLength), out var parsed);
+            if (eaStatus != NtStatus.Success) return eaStatus;
+            eas = parsed;
+        }
         SmbReader.TryU8(s, b + 3, out var requestedOplock);
         var lease = c.Dialect >= SmbDialect.Smb210 && requestedOplock == OplockLevel.Lease ? ParseLease(s, contexts, c) : null;
         if (requestedOplock == OplockLevel.Lease && lease is null) requestedOplock = OplockLevel.None;
@@ -155,7 +164,7 @@ internal static partial class CreateHandler
         };
         var pending = c.Server.FileState.OpenAsync(stateRequest, ct);
         var finish = new Finish(c, tree, file, key, openId, access, options, fileAttributes, action, truncates, info0.Value!, wants,
-            CreateAccess.Maximal(tree, vr.Value!)) { StateRequest = stateRequest };
+            CreateAccess.Maximal(tree, vr.Value!)) { StateRequest = stateRequest, Eas = eas };
         // A durable open waits for its store commit, an open of a file whose shard another node owns for the owner's
         // answer (milliseconds): that is not worth an interim response (nor breaking up a compound); a break is.
         if (!pending.IsCompleted)
@@ -204,6 +213,7 @@ internal static partial class CreateHandler
     {
         public SmbOpen? Open { get; private set; }
         public OpenRequest? StateRequest { get; init; }
+        public IReadOnlyList<VfsEa>? Eas { get; init; }
 
         public async ValueTask<NtStatus> RunAsync(OpenDecision decision, ResponseBuffer o, int responseStart)
         {
@@ -245,6 +255,11 @@ internal static partial class CreateHandler
                 }
                 var q = await ops.FstatAsync(File, ct).ConfigureAwait(false);
                 if (q.IsSuccess) info = q.Value!;
+            }
+            if (Eas is { Count: > 0 } && (Action == CreateAction.Created || Truncates))
+            {
+                var e = await ops.SetEasAsync(File, Eas, ct).ConfigureAwait(false);
+                if (e != NtStatus.Success) C.Log.LogWarning("CREATE {Path}: the ExtA context's EAs were not stored ({Status})", File.Path, e);
             }
 
             if (Action == CreateAction.Created)

@@ -252,7 +252,8 @@ internal static class SetInfoHandler
         return await open.Tree.Vfs.Ops.SetEasAsync(open.File, eas, c.Closed).ConfigureAwait(false);
     }
 
-    private static NtStatus ParseEas(ReadOnlySpan<byte> d, out List<VfsEa> eas)
+    /// <summary>Parses a FILE_FULL_EA_INFORMATION list (SET_INFO FileFullEaInformation, the CREATE ExtA context).</summary>
+    internal static NtStatus ParseEas(ReadOnlySpan<byte> d, out List<VfsEa> eas)
     {
         eas = new List<VfsEa>();
         var at = 0;
