@@ -94,12 +94,18 @@ internal sealed partial class SmbConnection
         {
             _output.Writer.TryComplete();
             await _closed.CancelAsync().ConfigureAwait(false);
-            try { await writer.ConfigureAwait(false); } catch (Exception) { /* the peer is gone */ }
+            // Queued responses go out unless the peer stopped reading (a send blocked on a full window): then the
+            // connection's opens must not wait for it. Closing the transport fails that send.
+            try { await writer.WaitAsync(WriterGrace).ConfigureAwait(false); } catch (Exception) { /* the peer is gone */ }
             Server.Notifier.Unregister(this);
             await TeardownAsync().ConfigureAwait(false);
             await _transport.CloseAsync().ConfigureAwait(false);
+            try { await writer.ConfigureAwait(false); } catch (Exception) { /* the peer is gone */ }
         }
     }
+
+    /// <summary>How long a closing connection waits for its last responses to be sent.</summary>
+    private static readonly TimeSpan WriterGrace = TimeSpan.FromSeconds(5);
 
     /// <summary>Frames processed at once per connection: I/O of one request overlaps reading the next.</summary>
     private const int MaxConcurrentFrames = 8;

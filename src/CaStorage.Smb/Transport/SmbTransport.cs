@@ -84,6 +84,8 @@ internal sealed class PipeSmbTransport(IDuplexPipe pipe) : SmbTransport
 
     public override async ValueTask CloseAsync()
     {
+        // A send blocked on a peer that does not read gives up (as a socket send does when the socket closes).
+        pipe.Output.CancelPendingFlush();
         await pipe.Input.CompleteAsync().ConfigureAwait(false);
         await pipe.Output.CompleteAsync().ConfigureAwait(false);
     }
