@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cluster scaling beside single-node Samba, on loopback: not a test; it prints figures and ratios.
 #
-#   bench/cluster.sh [--nodes 1,3] [--clients 16] [--seconds 5] [--repeat 3] [--opens 10000] [--no-samba]
+#   bench/cluster.sh [--nodes 1,3] [--clients 16] [--seconds 5] [--repeat 3] [--warmup-runs 1] [--opens 10000] [--no-samba]
 #
 # For Samba's smbd (one server: tests/conformance/samba-peer.sh) and for a CaStorage cluster of each size in
 # --nodes (cluster/up.sh: PostgreSQL, the nodes, HAProxy as the front; every client goes through the front, which
@@ -14,6 +14,8 @@
 #   rss     CaStorage only: each node's resident memory idle, then with --opens persistent opens held through the
 #           front (CaStorage.Bench hold), with each node's share of them: opens held by its clients
 #           (castorage_smb_opens) and files whose actors it runs for its shards (castorage_state_active_files).
+# Each measurement is preceded by --warmup-runs unrecorded runs of the same workload (for every server alike): a
+# node just started spends its first seconds compiling its hot paths, three nodes on two cores three times over.
 # The cluster's data directory is on /dev/shm when it exists (PostgreSQL's fsyncs are then cheap), else /tmp.
 # Logs: artifacts/bench/cluster-*.log. Every process started here is stopped.
 set -euo pipefail
@@ -22,13 +24,14 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../tests/lib/common.sh"
 usage_if_asked "$0" "${1:-}"
 
-sizes="1,3" clients=16 seconds=5 repeat=3 opens=10000 samba=1
+sizes="1,3" clients=16 seconds=5 repeat=3 warmups=1 opens=10000 samba=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --nodes) sizes="$2"; shift 2 ;;
         --clients) clients="$2"; shift 2 ;;
         --seconds) seconds="$2"; shift 2 ;;
         --repeat) repeat="$2"; shift 2 ;;
+        --warmup-runs) warmups="$2"; shift 2 ;;
         --opens) opens="$2"; shift 2 ;;
         --no-samba) samba=0; shift ;;
         *) die "unknown option $1 (see --help)" ;;
@@ -62,11 +65,12 @@ declare -A R   # R[server.metric]
 best_of() {
     local s="$1" metric="$2" host="$3" port="$4" share="$5" r o v best=""
     shift 5
-    for ((r = 1; r <= repeat; r++)); do
+    for ((r = 1 - warmups; r <= repeat; r++)); do
         o="$(timeout -k 5 300 dotnet "$bench_dll" "$@" --host "$host" --port "$port" --share "$share" \
             --user "$TEST_USER1" --pass "$TEST_PASS1" --seconds "$seconds" --warmup 1 2>&1)" || true
         printf '%s\n' "$o" >>"$logdir/cluster-$s.log"
         v="$(grep -m1 '^RESULT ' <<<"$o" | awk '{ print $3 }')"
+        if ((r < 1)); then log "  $s $metric warm-up: ${v:-failed}"; continue; fi
         [[ -z "$v" ]] && { log "  $s $metric run $r failed: $(tail -n 1 <<<"$o")"; continue; }
         log "  $s $metric run $r: $v"
         [[ -z "$best" || "$v" -gt "$best" ]] && best="$v"
@@ -130,7 +134,7 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
-echo "== cluster benchmark: $clients clients through the front, best of $repeat x ${seconds} s =="
+echo "== cluster benchmark: $clients clients through the front, best of $repeat x ${seconds} s after $warmups warm-up run(s) =="
 printf '%-28s %10s' "metric" "samba"
 for n in ${sizes//,/ }; do printf ' %10s' "${n}-node"; done
 echo
