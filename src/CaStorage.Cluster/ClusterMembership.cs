@@ -1,3 +1,4 @@
+using CaStorage.Core.Threading;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -85,19 +86,18 @@ public sealed class ClusterMembership : IAsyncDisposable
     private async Task<bool> SettleAsync(CancellationToken ct)
     {
         var end = Environment.TickCount64 + 3 * (long)_o.FenceDeadline.TotalMilliseconds;
-        while (!IsCurrent && !_fenced)
+        while (true)
         {
+            var roundEnded = _roundEnded.Next; // before the check, so a round ending in between is not missed
             var left = end - Environment.TickCount64;
-            if (left <= 0) break;
-            try { await Volatile.Read(ref _roundEnded).Task.WaitAsync(TimeSpan.FromMilliseconds(left), ct).ConfigureAwait(false); }
+            if (IsCurrent || _fenced || left <= 0) break;
+            try { await roundEnded.WaitAsync(TimeSpan.FromMilliseconds(left), ct).ConfigureAwait(false); }
             catch (TimeoutException) { break; }
         }
         return IsCurrent;
     }
 
-    private TaskCompletionSource _roundEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private void SignalRoundEnded() => Interlocked.Exchange(ref _roundEnded, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    private readonly ChangeSignal _roundEnded = new();
 
     /// <summary>A member whose heartbeat is older than this is hung: twice the fence deadline (it fences itself first).</summary>
     private TimeSpan HungAfter => _o.FenceDeadline * 2;
@@ -222,7 +222,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             {
                 await FenceAsync(ex).ConfigureAwait(false);
             }
-            SignalRoundEnded();
+            _roundEnded.Raise();
         }
     }
 

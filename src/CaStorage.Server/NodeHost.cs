@@ -16,7 +16,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CaStorage.Server;
 
-/// <summary>Composes one node: configuration, VFS stacks, state tier, and the Kestrel SMB endpoints.</summary>
+/// <summary>Composes one node: configuration, VFS stacks, state tier, and the SMB listener.</summary>
 internal sealed class NodeHost : IAsyncDisposable
 {
     private readonly IHost _app;

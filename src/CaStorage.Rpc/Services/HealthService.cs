@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using CaStorage.Core.Threading;
 using Google.Protobuf.Reflection;
 using Grpc.Health.V1;
 using static Grpc.Health.V1.HealthCheckResponse.Types;
@@ -13,8 +14,7 @@ public sealed class HealthService
 {
     private readonly ConcurrentDictionary<string, ServingStatus> _statuses = new(StringComparer.Ordinal);
 
-    // Completed and replaced on every change, so each watcher wakes once per change without polling.
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly ChangeSignal _changed = new();
 
     public HealthService() => _statuses[""] = ServingStatus.Serving;
 
@@ -22,7 +22,7 @@ public sealed class HealthService
     {
         if (_statuses.TryGetValue(service, out var old) && old == status) return;
         _statuses[service] = status;
-        Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
+        _changed.Raise();
     }
 
     public ServingStatus GetStatus(string service) => _statuses.TryGetValue(service, out var s) ? s : ServingStatus.ServiceUnknown;
@@ -56,7 +56,7 @@ public sealed class HealthService
         ServingStatus? sent = null;
         while (true)
         {
-            var changed = Volatile.Read(ref _changed).Task;
+            var changed = _changed.Next;
             var status = GetStatus(request.Service);
             if (status != sent)
             {
@@ -67,6 +67,4 @@ public sealed class HealthService
             await changed.WaitAsync(call.CancellationToken).ConfigureAwait(false);
         }
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -166,8 +166,12 @@ internal sealed class SocketSmbTransport(Socket socket) : SmbTransport
 
     public override void CancelRead() => _cancelRead.Cancel();
 
-    public override async ValueTask SendAsync(IList<ArraySegment<byte>> frames) =>
-        await socket.SendAsync(frames, SocketFlags.None).ConfigureAwait(false);
+    public override async ValueTask SendAsync(IList<ArraySegment<byte>> frames)
+    {
+        // One frame, the usual case, goes out on the single-buffer path (no buffer list to marshal).
+        if (frames.Count == 1) await socket.SendAsync(frames[0].AsMemory(), SocketFlags.None).ConfigureAwait(false);
+        else await socket.SendAsync(frames, SocketFlags.None).ConfigureAwait(false);
+    }
 
     public override ValueTask CloseAsync()
     {

@@ -12,15 +12,7 @@ public sealed class ProtocolTranscriptTests : IDisposable
 
     public void Dispose() => _server.Dispose();
 
-    private async Task<TestSmbClient> LoggedOnAsync(ushort dialect = 0x0302)
-    {
-        var (pipe, _) = _server.Connect();
-        var c = new TestSmbClient(pipe);
-        Assert.Equal(NtStatus.Success, (await c.NegotiateAsync(dialect)).Status);
-        Assert.Equal(NtStatus.Success, (await c.SessionSetupAsync(TestServer.User, TestServer.Password)).Status);
-        Assert.Equal(NtStatus.Success, (await c.TreeConnectAsync(@"\\server\share")).Status);
-        return c;
-    }
+    private Task<TestSmbClient> LoggedOnAsync(ushort dialect = 0x0302) => _server.LoggedOnAsync(dialect);
 
     [Theory]
     [InlineData((ushort)0x0202)]

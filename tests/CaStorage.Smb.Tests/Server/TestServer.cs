@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using CaStorage.Core;
 using CaStorage.Smb.Security;
 using CaStorage.Smb.Server;
 using CaStorage.State;
@@ -41,6 +42,17 @@ internal sealed class TestServer : IDisposable
         var conn = new SmbConnection(Guid.NewGuid().ToString("N"), serverSide, new IPEndPoint(IPAddress.Loopback, 445),
             new IPEndPoint(IPAddress.Loopback, 50000), Context);
         return (clientSide, Task.Run(conn.RunAsync));
+    }
+
+    /// <summary>A client that negotiated <paramref name="dialect"/>, logged on as <see cref="User"/> and connected to the share.</summary>
+    public async Task<TestSmbClient> LoggedOnAsync(ushort dialect = 0x0302)
+    {
+        var (pipe, _) = Connect();
+        var c = new TestSmbClient(pipe);
+        Assert.Equal(NtStatus.Success, (await c.NegotiateAsync(dialect)).Status);
+        Assert.Equal(NtStatus.Success, (await c.SessionSetupAsync(User, Password)).Status);
+        Assert.Equal(NtStatus.Success, (await c.TreeConnectAsync(@"\\server\share")).Status);
+        return c;
     }
 
     public void Dispose()

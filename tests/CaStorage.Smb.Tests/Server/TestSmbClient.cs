@@ -13,6 +13,8 @@ namespace CaStorage.Smb.Tests.Server;
 internal sealed class TestSmbClient(IDuplexPipe pipe)
 {
     private ulong _messageId;
+    /// <summary>The client's ends of the connection (a test may hang up: Pipe.Output.Complete).</summary>
+    public IDuplexPipe Pipe => pipe;
     public ulong SessionId { get; set; }
     public uint TreeId { get; set; }
     /// <summary>Every request frame sent (before encryption), in order: the fuzz corpus.</summary>
@@ -316,15 +318,22 @@ internal sealed class TestSmbClient(IDuplexPipe pipe)
         return RequestAsync(SmbCommand.Write, body, (ushort)Math.Max(1, (data.Length + 65535) / 65536));
     }
 
-    public Task<Response> ReadAsync(byte[] fileId, long offset, int length)
+    public Task<Response> ReadAsync(byte[] fileId, long offset, int length) =>
+        RequestAsync(SmbCommand.Read, ReadBody(fileId, offset, length), ReadCharge(length));
+
+    /// <summary>A READ request's body (to send without awaiting the answer: <see cref="Build"/>, <see cref="SendFrameAsync"/>).</summary>
+    public static byte[] ReadBody(byte[] fileId, long offset, int length)
     {
         var body = new byte[49];
         BinaryPrimitives.WriteUInt16LittleEndian(body, 49);
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), (uint)length);
         BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(8), offset);
         fileId.CopyTo(body, 16);
-        return RequestAsync(SmbCommand.Read, body, (ushort)Math.Max(1, (length + 65535) / 65536));
+        return body;
     }
+
+    /// <summary>The credit charge of a READ of that length (one credit per 64 KiB).</summary>
+    public static ushort ReadCharge(int length) => (ushort)Math.Max(1, (length + 65535) / 65536);
 
     public Task<Response> CloseAsync(byte[] fileId, bool postQuery = false)
     {

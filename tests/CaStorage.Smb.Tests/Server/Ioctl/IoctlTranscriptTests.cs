@@ -12,15 +12,7 @@ public sealed class IoctlTranscriptTests : IDisposable
 
     public void Dispose() => _server.Dispose();
 
-    private async Task<TestSmbClient> LoggedOnAsync()
-    {
-        var (pipe, _) = _server.Connect();
-        var c = new TestSmbClient(pipe);
-        Assert.Equal(NtStatus.Success, (await c.NegotiateAsync(0x0311)).Status);
-        Assert.Equal(NtStatus.Success, (await c.SessionSetupAsync(TestServer.User, TestServer.Password)).Status);
-        Assert.Equal(NtStatus.Success, (await c.TreeConnectAsync(@"\\server\share")).Status);
-        return c;
-    }
+    private Task<TestSmbClient> LoggedOnAsync() => _server.LoggedOnAsync(0x0311);
 
     private static async Task<byte[]> CreateAsync(TestSmbClient c, string name, AccessMask access = AccessMask.FileAllAccess,
         CreateOptions options = CreateOptions.None)
