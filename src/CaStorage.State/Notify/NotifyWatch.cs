@@ -2,7 +2,8 @@ namespace CaStorage.State.Notify;
 
 /// <summary>
 /// A directory watch of one open. Changes that arrive while no CHANGE_NOTIFY is outstanding are kept (up to a bound,
-/// then the watch overflows) and returned by the next wait, as Windows does.
+/// then the watch overflows) and returned by the next wait, as Windows does. Several CHANGE_NOTIFY requests may be
+/// outstanding on one handle: they are answered in the order they came (smb2.notify.double).
 /// </summary>
 public sealed class NotifyWatch : IDisposable
 {
@@ -10,7 +11,7 @@ public sealed class NotifyWatch : IDisposable
     private readonly Lock _lock = new();
     private readonly List<NotifyEvent> _events = [];
     private readonly ChangeNotifyHub _hub;
-    private TaskCompletionSource<NotifyBatch>? _waiter;
+    private readonly Queue<TaskCompletionSource<NotifyBatch>> _waiters = new();
     private bool _overflow;
     private bool _closed;
 
@@ -43,9 +44,7 @@ public sealed class NotifyWatch : IDisposable
             if (_closed) return;
             if (_events.Count >= MaxBuffered) _overflow = true;
             else _events.Add(e);
-            if (_waiter is null) return;
-            w = _waiter;
-            _waiter = null;
+            if (!_waiters.TryDequeue(out w)) return;
             batch = TakeLocked();
         }
         w.TrySetResult(batch);
@@ -65,27 +64,41 @@ public sealed class NotifyWatch : IDisposable
         TaskCompletionSource<NotifyBatch> tcs;
         lock (_lock)
         {
-            if (_events.Count > 0 || _overflow || _closed) return TakeLocked();
-            tcs = _waiter = new TaskCompletionSource<NotifyBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Earlier waits are first in line for what is buffered (a closed watch has none waiting).
+            if (_closed || (_waiters.Count == 0 && (_events.Count > 0 || _overflow))) return TakeLocked();
+            tcs = new TaskCompletionSource<NotifyBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Enqueue(tcs);
         }
         using var reg = ct.Register(() =>
         {
-            lock (_lock) { if (_waiter == tcs) _waiter = null; }
+            lock (_lock) { if (_waiters.Contains(tcs)) RemoveLocked(tcs); }
             tcs.TrySetCanceled(ct);
         });
         return await tcs.Task.ConfigureAwait(false);
     }
 
-    /// <summary>The directory became delete-pending: a wait in progress ends (buffered changes stay).</summary>
+    private void RemoveLocked(TaskCompletionSource<NotifyBatch> tcs)
+    {
+        for (var i = _waiters.Count; i > 0; i--)
+        {
+            var w = _waiters.Dequeue();
+            if (w != tcs) _waiters.Enqueue(w);
+        }
+    }
+
+    private TaskCompletionSource<NotifyBatch>[] TakeWaitersLocked()
+    {
+        var all = _waiters.ToArray();
+        _waiters.Clear();
+        return all;
+    }
+
+    /// <summary>The directory became delete-pending: the waits in progress end (buffered changes stay).</summary>
     internal void CancelDeleted()
     {
-        TaskCompletionSource<NotifyBatch>? w;
-        lock (_lock)
-        {
-            w = _waiter;
-            _waiter = null;
-        }
-        w?.TrySetResult(new NotifyBatch([], false, false, DeletePending: true));
+        TaskCompletionSource<NotifyBatch>[] ws;
+        lock (_lock) ws = TakeWaitersLocked();
+        foreach (var w in ws) w.TrySetResult(new NotifyBatch([], false, false, DeletePending: true));
     }
 
     /// <summary>Anything buffered right now, without waiting.</summary>
@@ -93,15 +106,14 @@ public sealed class NotifyWatch : IDisposable
 
     public void Dispose()
     {
-        TaskCompletionSource<NotifyBatch>? w;
+        TaskCompletionSource<NotifyBatch>[] ws;
         lock (_lock)
         {
             if (_closed) return;
             _closed = true;
-            w = _waiter;
-            _waiter = null;
+            ws = TakeWaitersLocked();
         }
         _hub.Remove(this);
-        w?.TrySetResult(new NotifyBatch([], false, true));
+        foreach (var w in ws) w.TrySetResult(new NotifyBatch([], false, true));
     }
 }
