@@ -93,7 +93,7 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
     private static async Task<NtStatus> StatusOf(Task<V1.StatusResult> call) => (NtStatus)(await call.ConfigureAwait(false)).Status;
 
     private static Task<TRes> Call<TReq, TRes>(GrpcClient c, string method, TReq req, CancellationToken ct = default)
-        where TReq : IMessage<TReq> where TRes : IMessage<TRes> => c.UnaryAsync<TReq, TRes>(M(method), req, TimeSpan.FromSeconds(60), ct);
+        where TReq : IMessage<TReq> where TRes : IMessage<TRes> => c.MultiplexedUnaryAsync<TReq, TRes>(M(method), req, TimeSpan.FromSeconds(60), ct);
 
     public async ValueTask<OpenDecision> OpenAsync(OpenRequest request, CancellationToken ct)
     {
@@ -151,7 +151,7 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
             {
                 try
                 {
-                    return (NtStatus)(await c.UnaryAsync<V1.LockCall, V1.StatusResult>(M("Lock"), call, failImmediately ? TimeSpan.FromSeconds(60) : null, ct)
+                    return (NtStatus)(await c.MultiplexedUnaryAsync<V1.LockCall, V1.StatusResult>(M("Lock"), call, failImmediately ? TimeSpan.FromSeconds(60) : null, ct)
                         .ConfigureAwait(false)).Status;
                 }
                 catch (Exception) when (ct.IsCancellationRequested)

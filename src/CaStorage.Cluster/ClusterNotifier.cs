@@ -70,7 +70,7 @@ public sealed class ClusterNotifier : IClientNotifier, IDisposable
     {
         try
         {
-            await client.UnaryAsync<V1.BreakNotice, V1.Empty>(Notify, notice, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await client.MultiplexedUnaryAsync<V1.BreakNotice, V1.Empty>(Notify, notice, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         catch (RpcException ex)
         {

@@ -76,7 +76,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
 
     private static async Task<byte[]> AdminCallAsync(GrpcClient client, string method, byte[] request, CancellationToken ct)
     {
-        var answer = await client.UnaryAsync<V1.AdminRelay, V1.AdminRelay>(AdminMethod,
+        var answer = await client.MultiplexedUnaryAsync<V1.AdminRelay, V1.AdminRelay>(AdminMethod,
             new V1.AdminRelay { Method = method, Message = Google.Protobuf.ByteString.CopyFrom(request) }, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
         return answer.Message.ToByteArray();
     }
@@ -86,7 +86,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
     {
         var m = BreaksRpcService.Service.FindMethodByName(method);
         foreach (var (_, client) in _peers.OtherLive())
-            _ = client.UnaryAsync<TReq, TRes>(m, message, TimeSpan.FromSeconds(5)).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            _ = client.MultiplexedUnaryAsync<TReq, TRes>(m, message, TimeSpan.FromSeconds(5)).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
     }
 
     /// <summary>Asks every other live node to end this session of this user (PreviousSessionId of a reconnect here), and waits.</summary>
@@ -95,7 +95,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
         var m = BreaksRpcService.Service.FindMethodByName("EndSession");
         var calls = new List<Task>();
         foreach (var (_, client) in _peers.OtherLive())
-            calls.Add(client.UnaryAsync<V1.SessionCall, V1.Empty>(m, new V1.SessionCall { SessionId = sessionId, User = user }, TimeSpan.FromSeconds(5)));
+            calls.Add(client.MultiplexedUnaryAsync<V1.SessionCall, V1.Empty>(m, new V1.SessionCall { SessionId = sessionId, User = user }, TimeSpan.FromSeconds(5)));
         foreach (var c in calls)
         {
             try { await c.ConfigureAwait(false); }
@@ -109,7 +109,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
         var m = BreaksRpcService.Service.FindMethodByName("CloseOpen");
         var calls = new List<Task<V1.BoolResult>>();
         foreach (var (_, client) in _peers.OtherLive())
-            calls.Add(client.UnaryAsync<V1.OpenRef, V1.BoolResult>(m, new V1.OpenRef { Open = open.Value }, TimeSpan.FromSeconds(5)));
+            calls.Add(client.MultiplexedUnaryAsync<V1.OpenRef, V1.BoolResult>(m, new V1.OpenRef { Open = open.Value }, TimeSpan.FromSeconds(5)));
         var closed = false;
         foreach (var c in calls)
         {
@@ -158,7 +158,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
                 try
                 {
                     // Inside the membership round: well within its fence deadline, or a slow peer fences this node.
-                    var answer = await client.UnaryAsync<V1.ShardList, V1.OpenList>(BreaksRpcService.Service.FindMethodByName("Opens"), query,
+                    var answer = await client.MultiplexedUnaryAsync<V1.ShardList, V1.OpenList>(BreaksRpcService.Service.FindMethodByName("Opens"), query,
                         options.FenceDeadline / 2).ConfigureAwait(false);
                     held.AddRange(answer.Opens.Select(ClusterWire.Of));
                 }
@@ -182,7 +182,9 @@ public sealed class ClusterRuntime : IAsyncDisposable
         host.SetEpochSource(membership.EpochOf);
         notifier.Attach(membership);
 
-        var table = new GrpcMethodTable();
+        // Peers call each other thousands of times a second: every unary method is also served as frames of one
+        // stream per peer (Multiplex/Exchange), which the peers' clients use.
+        var table = new GrpcMethodTable().MapMultiplex(loggers.CreateLogger("CaStorage.Rpc.Server"));
         new FileStateRpcService(local, membership).MapTo(table);
         var events = new StrongBox<INodeEvents?>();
         var admin = new StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?>();

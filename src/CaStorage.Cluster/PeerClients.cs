@@ -6,7 +6,7 @@ namespace CaStorage.Cluster;
 /// <summary>One multiplexed HTTP/2 connection (a <see cref="GrpcClient"/>) per peer, found by node id in the membership view.</summary>
 internal sealed class PeerClients(ClusterMembership membership) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, GrpcClient> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Endpoint, GrpcClient Client)> _clients = new(StringComparer.Ordinal);
 
     public bool TryGet(string nodeId, out GrpcClient client)
     {
@@ -26,18 +26,19 @@ internal sealed class PeerClients(ClusterMembership membership) : IDisposable
     private GrpcClient? ClientOf(ClusterNode node)
     {
         if (string.IsNullOrEmpty(node.RpcEndpoint)) return null;
-        var uri = new Uri("http://" + node.RpcEndpoint);
-        return _clients.AddOrUpdate(node.NodeId, _ => new GrpcClient(uri), (_, old) =>
+        // Every routed call comes here: the common case is a look-up, nothing allocated.
+        if (_clients.TryGetValue(node.NodeId, out var known) && known.Endpoint == node.RpcEndpoint) return known.Client;
+        return _clients.AddOrUpdate(node.NodeId, _ => (node.RpcEndpoint, new GrpcClient(new Uri("http://" + node.RpcEndpoint))), (_, old) =>
         {
-            if (old.Address == uri) return old;
-            old.Dispose(); // the node came back on another address
-            return new GrpcClient(uri);
-        });
+            if (old.Endpoint == node.RpcEndpoint) return old;
+            old.Client.Dispose(); // the node came back on another address
+            return (node.RpcEndpoint, new GrpcClient(new Uri("http://" + node.RpcEndpoint)));
+        }).Client;
     }
 
     public void Dispose()
     {
-        foreach (var c in _clients.Values) c.Dispose();
+        foreach (var c in _clients.Values) c.Client.Dispose();
         _clients.Clear();
     }
 }

@@ -15,6 +15,7 @@ public sealed class GrpcClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly string? _bearerToken;
+    private readonly MultiplexChannel _multiplex;
 
     /// <param name="address">Base address, e.g. http://127.0.0.1:4460.</param>
     public GrpcClient(Uri address, string? bearerToken = null, HttpMessageHandler? handler = null)
@@ -28,6 +29,7 @@ public sealed class GrpcClient : IDisposable
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             Timeout = Timeout.InfiniteTimeSpan, // deadlines travel as grpc-timeout and cancel the call
         };
+        _multiplex = new MultiplexChannel(_http, address, bearerToken);
     }
 
     public Uri Address { get; }
@@ -43,6 +45,36 @@ public sealed class GrpcClient : IDisposable
         if (responses.Count != 1)
             throw new RpcException(RpcStatusCode.Internal, $"{method.FullName}: expected one response message, got {responses.Count}");
         return responses[0];
+    }
+
+    /// <summary>
+    /// A unary call carried as a frame of this client's Multiplex/Exchange stream (one per server, shared by all
+    /// callers), for servers that map it (<see cref="GrpcMethodTable.MapMultiplex"/>); a server without it gets the
+    /// call as its own request. Failures are the same as <see cref="UnaryAsync{TRequest,TResponse}"/>'s.
+    /// </summary>
+    public async Task<TResponse> MultiplexedUnaryAsync<TRequest, TResponse>(MethodDescriptor method, TRequest request, TimeSpan? deadline = null,
+        CancellationToken ct = default)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        if (_multiplex.Unsupported) return await UnaryAsync<TRequest, TResponse>(method, request, deadline, ct).ConfigureAwait(false);
+        ByteString answer;
+        try
+        {
+            answer = await _multiplex.CallAsync(GrpcMethodTable.PathOf(method), request.ToByteString(), deadline, ct).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.Status == RpcStatusCode.Unimplemented && _multiplex.Unsupported)
+        {
+            return await UnaryAsync<TRequest, TResponse>(method, request, deadline, ct).ConfigureAwait(false);
+        }
+        try
+        {
+            return ((MessageParser<TResponse>)method.OutputType.Parser).ParseFrom(answer);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new RpcException(RpcStatusCode.Internal, $"{method.FullName}: malformed response: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -159,5 +191,9 @@ public sealed class GrpcClient : IDisposable
         return ex;
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _multiplex.Dispose();
+        _http.Dispose();
+    }
 }

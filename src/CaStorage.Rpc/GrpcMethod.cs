@@ -10,10 +10,30 @@ internal abstract class GrpcMethod
     public abstract Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize);
 }
 
-internal sealed class UnaryMethod<TRequest, TResponse>(MessageParser<TRequest> parser, UnaryHandler<TRequest, TResponse> handler) : GrpcMethod
+/// <summary>A unary method, which a <see cref="MultiplexMethod"/> frame can also carry.</summary>
+internal interface IUnaryInvoker
+{
+    ValueTask<IMessage> InvokeAsync(ByteString request, RpcCallContext context);
+}
+
+internal sealed class UnaryMethod<TRequest, TResponse>(MessageParser<TRequest> parser, UnaryHandler<TRequest, TResponse> handler) : GrpcMethod, IUnaryInvoker
     where TRequest : class, IMessage<TRequest>
     where TResponse : class, IMessage<TResponse>
 {
+    async ValueTask<IMessage> IUnaryInvoker.InvokeAsync(ByteString request, RpcCallContext context)
+    {
+        TRequest parsed;
+        try
+        {
+            parsed = parser.ParseFrom(request);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new RpcException(RpcStatusCode.Internal, $"Malformed message: {ex.Message}", ex);
+        }
+        return await handler(parsed, context).ConfigureAwait(false);
+    }
+
     public override async Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize)
     {
         var request = await GrpcFraming.ReadSingleAsync(body, parser, maxMessageSize, context.CancellationToken).ConfigureAwait(false);

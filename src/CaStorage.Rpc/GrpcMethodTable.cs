@@ -58,9 +58,22 @@ public sealed class GrpcMethodTable
         return Add(method, new DuplexMethod<TRequest, TResponse>(parser, handler));
     }
 
+    /// <summary>
+    /// Serves castorage.rpc.v1.Multiplex/Exchange: the unary methods of this table (mapped before or after) can then
+    /// also be called as frames of one long-lived stream (<see cref="GrpcClient.MultiplexedUnaryAsync{TRequest,TResponse}"/>).
+    /// </summary>
+    public GrpcMethodTable MapMultiplex(Microsoft.Extensions.Logging.ILogger log)
+    {
+        var method = V1.MultiplexReflection.Descriptor.Services[0].FindMethodByName("Exchange");
+        return Add(method, new MultiplexMethod(this, log));
+    }
+
     internal bool TryGet(string path, out GrpcMethod method) => _methods.TryGetValue(path, out method!);
 
-    public static string PathOf(MethodDescriptor method) => $"/{method.Service.FullName}/{method.Name}";
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MethodDescriptor, string> PathCache = new();
+
+    /// <summary>"/package.Service/Method" (kept per descriptor: callers ask on every call).</summary>
+    public static string PathOf(MethodDescriptor method) => PathCache.GetValue(method, static m => $"/{m.Service.FullName}/{m.Name}");
 
     private GrpcMethodTable Add(MethodDescriptor method, GrpcMethod m)
     {

@@ -54,7 +54,7 @@ public sealed partial class GrpcServer(GrpcMethodTable methods, ILoggerFactory l
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         var hasDeadline = GrpcTimeout.TryParse(request.Headers["grpc-timeout"], out var timeout);
         if (hasDeadline) deadline.CancelAfter(timeout);
-        var context = new RpcCallContext(http, path, deadline.Token);
+        var context = new RpcCallContext(http, path, deadline.Token) { Authorize = Authorize };
         var written = 0;
         RpcStatusCode status;
         string message;

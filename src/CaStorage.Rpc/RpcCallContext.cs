@@ -22,6 +22,9 @@ public sealed class RpcCallContext
 
     private readonly string? _relayedFor;
 
+    /// <summary>The server's check, for the calls a multiplexed stream carries (each is checked as its own call).</summary>
+    internal Action<RpcCallContext>? Authorize { get; init; }
+
     /// <summary>"/package.Service/Method".</summary>
     public string Method { get; }
 
