@@ -79,7 +79,8 @@ best_of() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-metric_of() { curl -fsS --max-time 5 "$1" 2>/dev/null | awk -v m="$2" '$1 == m { print $2; exit }'; }
+# A node that does not answer its metrics (or died) shows "n/a" instead of ending the bench (pipefail).
+metric_of() { curl -fsS --max-time 10 "$1" 2>/dev/null | awk -v m="$2" '$1 == m { print $2; exit }' || echo "n/a"; }
 
 if [[ $samba == 1 ]]; then
     log "Samba smbd"

@@ -54,9 +54,11 @@ internal sealed partial class MultiplexMethod(GrpcMethodTable table, ILogger log
         }
         finally
         {
-            // The caller ended its side or went away: what still runs is cancelled and its answer dropped.
+            // The caller ended its side or went away: what still runs is cancelled and its answer dropped. The
+            // handlers were given this request's context, so it stays alive until they are done (briefly: cancelled).
             answers.Writer.TryComplete();
             foreach (var call in running.Values) TryCancel(call);
+            for (var i = 0; i < 100 && !running.IsEmpty; i++) await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
         }
         return await writer.ConfigureAwait(false);
     }
