@@ -67,14 +67,7 @@ public sealed class GrpcClient : IDisposable
         {
             return await UnaryAsync<TRequest, TResponse>(method, request, deadline, ct).ConfigureAwait(false);
         }
-        try
-        {
-            return ((MessageParser<TResponse>)method.OutputType.Parser).ParseFrom(answer);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new RpcException(RpcStatusCode.Internal, $"{method.FullName}: malformed response: {ex.Message}", ex);
-        }
+        return GrpcFraming.Parse((MessageParser<TResponse>)method.OutputType.Parser, new ReadOnlySequence<byte>(answer.Memory));
     }
 
     /// <summary>
@@ -88,15 +81,7 @@ public sealed class GrpcClient : IDisposable
     {
         var body = new ArrayBufferWriter<byte>();
         foreach (var r in requests) GrpcFraming.WriteMessage(body, r);
-        using var message = new HttpRequestMessage(HttpMethod.Post, GrpcMethodTable.PathOf(method))
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ReadOnlyMemoryContent(body.WrittenMemory),
-        };
-        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        message.Headers.TryAddWithoutValidation("te", "trailers");
-        if (_bearerToken is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _bearerToken);
+        using var message = NewRequest(GrpcMethodTable.PathOf(method), new ReadOnlyMemoryContent(body.WrittenMemory), _bearerToken);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (deadline is { } d)
         {
@@ -158,7 +143,22 @@ public sealed class GrpcClient : IDisposable
         return buffer.ToArray();
     }
 
-    private static bool TryGetStatus(HttpHeaders headers, out RpcStatusCode status, out string message)
+    /// <summary>A gRPC call's HTTP/2 request: POST to the method's path, the gRPC content type, te: trailers, the token.</summary>
+    internal static HttpRequestMessage NewRequest(string path, HttpContent content, string? bearerToken)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = content,
+        };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        message.Headers.TryAddWithoutValidation("te", "trailers");
+        if (bearerToken is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+        return message;
+    }
+
+    internal static bool TryGetStatus(HttpHeaders headers, out RpcStatusCode status, out string message)
     {
         status = RpcStatusCode.Unknown;
         message = "";
@@ -185,7 +185,7 @@ public sealed class GrpcClient : IDisposable
         _ => RpcStatusCode.Unknown,
     };
 
-    private static Exception Innermost(Exception ex)
+    internal static Exception Innermost(Exception ex)
     {
         while (ex.InnerException is { } inner) ex = inner;
         return ex;

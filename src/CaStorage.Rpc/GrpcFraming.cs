@@ -108,7 +108,8 @@ public static class GrpcFraming
         return first!;
     }
 
-    private static T Parse<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload) where T : IMessage<T>
+    /// <summary>Parses one message; malformed bytes are INTERNAL, as grpc-dotnet answers them.</summary>
+    internal static T Parse<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload) where T : IMessage<T>
     {
         try
         {

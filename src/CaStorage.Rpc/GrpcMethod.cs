@@ -20,19 +20,8 @@ internal sealed class UnaryMethod<TRequest, TResponse>(MessageParser<TRequest> p
     where TRequest : class, IMessage<TRequest>
     where TResponse : class, IMessage<TResponse>
 {
-    async ValueTask<IMessage> IUnaryInvoker.InvokeAsync(ByteString request, RpcCallContext context)
-    {
-        TRequest parsed;
-        try
-        {
-            parsed = parser.ParseFrom(request);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new RpcException(RpcStatusCode.Internal, $"Malformed message: {ex.Message}", ex);
-        }
-        return await handler(parsed, context).ConfigureAwait(false);
-    }
+    async ValueTask<IMessage> IUnaryInvoker.InvokeAsync(ByteString request, RpcCallContext context) =>
+        await handler(GrpcFraming.Parse(parser, new System.Buffers.ReadOnlySequence<byte>(request.Memory)), context).ConfigureAwait(false);
 
     public override async Task<int> InvokeAsync(RpcCallContext context, PipeReader body, PipeWriter output, int maxMessageSize)
     {

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Threading.Channels;
 using CaStorage.Rpc.V1;
 using Google.Protobuf;
@@ -87,23 +86,15 @@ internal sealed class MultiplexChannel(HttpClient http, Uri address, string? bea
         RpcException? failure = null;
         try
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, ExchangePath)
-            {
-                Version = HttpVersion.Version20,
-                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-                Content = new RequestFrames(exchange.Requests.Reader),
-            };
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-            message.Headers.TryAddWithoutValidation("te", "trailers");
-            if (bearerToken is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+            using var message = GrpcClient.NewRequest(ExchangePath, new RequestFrames(exchange.Requests.Reader), bearerToken);
             using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, exchange.Abort.Token).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
                 throw new RpcException(RpcStatusCode.Unavailable, $"Exchange: HTTP {(int)response.StatusCode} from {address}");
-            if (response.Headers.TryGetValues("grpc-status", out var values) && values.FirstOrDefault() is { } text && text != "0")
+            if (GrpcClient.TryGetStatus(response.Headers, out var refused, out var why) && refused != RpcStatusCode.OK)
             {
-                // Trailers-only: the server does not serve Exchange (or refused it).
-                if (text == ((int)RpcStatusCode.Unimplemented).ToString(System.Globalization.CultureInfo.InvariantCulture)) Unsupported = true;
-                throw new RpcException(Unsupported ? RpcStatusCode.Unimplemented : RpcStatusCode.Unavailable, $"Exchange refused by {address} (grpc-status {text})");
+                // Trailers-only: the server does not serve Exchange (an older node), or refused it.
+                if (refused == RpcStatusCode.Unimplemented) Unsupported = true;
+                throw new RpcException(Unsupported ? RpcStatusCode.Unimplemented : RpcStatusCode.Unavailable, $"Exchange refused by {address}: {why}");
             }
             var stream = await response.Content.ReadAsStreamAsync(exchange.Abort.Token).ConfigureAwait(false);
             var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
@@ -117,7 +108,7 @@ internal sealed class MultiplexChannel(HttpClient http, Uri address, string? bea
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException or ObjectDisposedException)
         {
-            failure = new RpcException(RpcStatusCode.Unavailable, $"cannot reach {address}: {Innermost(ex).Message}", ex);
+            failure = new RpcException(RpcStatusCode.Unavailable, $"cannot reach {address}: {GrpcClient.Innermost(ex).Message}", ex);
         }
         finally
         {
@@ -125,12 +116,6 @@ internal sealed class MultiplexChannel(HttpClient http, Uri address, string? bea
             lock (_lock)
                 if (_current == exchange) _current = null;
         }
-    }
-
-    private static Exception Innermost(Exception ex)
-    {
-        while (ex.InnerException is { } inner) ex = inner;
-        return ex;
     }
 
     public void Dispose()

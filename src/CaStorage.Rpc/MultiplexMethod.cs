@@ -50,7 +50,7 @@ internal sealed partial class MultiplexMethod(GrpcMethodTable table, ILogger log
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            for (var i = 0; i < 20 && !running.IsEmpty; i++) await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+            await UntilDoneAsync(running, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
         finally
         {
@@ -58,7 +58,7 @@ internal sealed partial class MultiplexMethod(GrpcMethodTable table, ILogger log
             // handlers were given this request's context, so it stays alive until they are done (briefly: cancelled).
             answers.Writer.TryComplete();
             foreach (var call in running.Values) TryCancel(call);
-            for (var i = 0; i < 100 && !running.IsEmpty; i++) await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+            await UntilDoneAsync(running, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
         return await writer.ConfigureAwait(false);
     }
@@ -119,6 +119,13 @@ internal sealed partial class MultiplexMethod(GrpcMethodTable table, ILogger log
             }
         }
         return written;
+    }
+
+    /// <summary>Waits, bounded, until no call of the exchange runs any more.</summary>
+    private static async Task UntilDoneAsync(ConcurrentDictionary<ulong, CancellationTokenSource> running, TimeSpan limit)
+    {
+        var end = DateTime.UtcNow + limit;
+        while (!running.IsEmpty && DateTime.UtcNow < end) await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
     }
 
     private static Frame Failed(ulong id, RpcStatusCode status, string message) => new() { Id = id, Status = (uint)status, Message = message };

@@ -71,7 +71,7 @@ public sealed class NotifyWatch : IDisposable
         }
         using var reg = ct.Register(() =>
         {
-            lock (_lock) { if (_waiters.Contains(tcs)) RemoveLocked(tcs); }
+            lock (_lock) RemoveLocked(tcs);
             tcs.TrySetCanceled(ct);
         });
         return await tcs.Task.ConfigureAwait(false);
