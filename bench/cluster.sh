@@ -80,7 +80,8 @@ best_of() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 # A node that does not answer its metrics (or died) shows "n/a" instead of ending the bench (pipefail).
-metric_of() { curl -fsS --max-time 10 "$1" 2>/dev/null | awk -v m="$2" '$1 == m { print $2; exit }' || echo "n/a"; }
+# awk reads to the end: leaving early would make curl fail (SIGPIPE) after the value was found.
+metric_of() { local v; v="$(curl -fsS --max-time 10 "$1" 2>/dev/null | awk -v m="$2" '$1 == m && !f { print $2; f = 1 }')" || true; echo "${v:-n/a}"; }
 
 if [[ $samba == 1 ]]; then
     log "Samba smbd"
@@ -105,6 +106,12 @@ for n in ${sizes//,/ }; do
         die "the $n-node cluster did not start (log: $logdir/cluster-$s-up.log)"
     best_of "$s" files 127.0.0.50 "$port" ca files --clients "$clients" --durable persistent --files-per-dir 256
     best_of "$s" locks 127.0.0.50 "$port" ca lockers --clients "$clients"
+    # Where the state tier's work ran: a node's own file actors, or a hop to the shard's owner (files and locks runs).
+    for ((i = 1; i <= n; i++)); do
+        url="http://127.0.0.$((50 + i)):4461/metrics"
+        R[$s.local$i]="$(metric_of "$url" castorage_cluster_state_calls_local)"
+        R[$s.remote$i]="$(metric_of "$url" castorage_cluster_state_calls_remote)"
+    done
     # Memory: idle, then with the persistent opens held (the files bench's opens are closed by now).
     for ((i = 1; i <= n; i++)); do R[$s.idle$i]="$(rss_kib "$(cat "$cluster_dir/node$i.pid")")"; done
     fifo="$cluster_dir/hold.in"
@@ -157,5 +164,7 @@ for n in ${sizes//,/ }; do
         idle="${R[c$n.idle$i]:-0}" rss="${R[c$n.rss$i]:-0}"
         printf '  node%d: RSS %6d MiB idle, %6d MiB holding (+%d MiB); its clients hold %s opens, its shards %s files\n' \
             "$i" "$((idle / 1024))" "$((rss / 1024))" "$(((rss - idle) / 1024))" "${R[c$n.conn_opens$i]:-?}" "${R[c$n.actors$i]:-?}"
+        printf '         state-tier calls in the files and locks runs: %s answered here, %s sent to the owner\n' \
+            "${R[c$n.local$i]:-?}" "${R[c$n.remote$i]:-?}"
     done
 done

@@ -58,6 +58,11 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
         _peers = new PeerClients(members);
     }
 
+    private long _localCalls, _remoteCalls;
+
+    /// <summary>Calls answered by this node's own actors, and calls sent to another node (cumulative).</summary>
+    public (long Local, long Remote) Calls => (Interlocked.Read(ref _localCalls), Interlocked.Read(ref _remoteCalls));
+
     /// <summary>How long a call waits for its shard to have a reachable owner.</summary>
     public static TimeSpan RouteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -69,12 +74,17 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
         var end = DateTime.UtcNow + RouteTimeout;
         while (true)
         {
-            if (_members.Owns(shard, out _)) return await local(_local).ConfigureAwait(false);
+            if (_members.Owns(shard, out _))
+            {
+                Interlocked.Increment(ref _localCalls);
+                return await local(_local).ConfigureAwait(false);
+            }
             if (_members.View.Shards.TryGetValue(shard, out var o) && o.Owner is { } owner && owner != _members.NodeId
                 && _members.View.Nodes.Any(n => n.NodeId == owner && n.Live) && _peers.TryGet(owner, out var client))
             {
                 try
                 {
+                    Interlocked.Increment(ref _remoteCalls);
                     return await remote(client).ConfigureAwait(false);
                 }
                 catch (RpcException ex) when (ex.Status is RpcStatusCode.Unavailable or RpcStatusCode.DeadlineExceeded && !ct.IsCancellationRequested)
@@ -199,6 +209,12 @@ public sealed class ClusterFileStateService : IFileStateService, IDisposable
     }
 
     public int ActiveFileCount => _local.ActiveFileCount;
+
+    public int? ProposeHome(FileKey file, bool created)
+    {
+        var mine = created ? _members.HomeShards : [];
+        return mine.Length == 0 ? OpenId.ShardOf(file) : mine[(int)(StableHash.Of(file) % (ulong)mine.Length)];
+    }
     public int DisconnectedOpenCount => _local.DisconnectedOpenCount;
 
     public ValueTask<bool> DisconnectAsync(FileKey file, OpenId open, long position) =>

@@ -107,6 +107,16 @@ public sealed class ClusterMembership : IAsyncDisposable
     /// <summary>The shards this node owns now, with the epoch of each.</summary>
     public IReadOnlyDictionary<int, long> OwnedShards { get { lock (_owned) return new Dictionary<int, long>(_owned); } }
 
+    private int[] _ownedList = [];
+
+    /// <summary>
+    /// The shards where this node places the files its clients create (<see cref="State.FileHome"/>): those it owns,
+    /// none while it drains (they are leaving). A snapshot, read without a lock on every create.
+    /// </summary>
+    public int[] HomeShards => _draining ? [] : Volatile.Read(ref _ownedList);
+
+    private void OwnedChanged() => Volatile.Write(ref _ownedList, [.. _owned.Keys.Order()]); // under _owned's lock
+
     /// <summary>
     /// Does this node own the shard now? Not when its last completed round is older than the fence deadline: a node
     /// that was stalled (paused, starved) may have lost its shards meanwhile and must not decide for them.
@@ -243,6 +253,7 @@ public sealed class ClusterMembership : IAsyncDisposable
         {
             lost = [.. _owned.Keys];
             _owned.Clear();
+            OwnedChanged();
         }
         // Their state is the new owners' now: a node that joins again must load it afresh, not find its old actors
         // (opens it still believed connected, to connections it has since dropped).
@@ -323,7 +334,11 @@ public sealed class ClusterMembership : IAsyncDisposable
         foreach (var s in release)
         {
             if (ShardReleasing is { } rel) await rel(s).ConfigureAwait(false);
-            lock (_owned) _owned.Remove(s);
+            lock (_owned)
+            {
+                _owned.Remove(s);
+                OwnedChanged();
+            }
         }
         if (release.Length > 0)
         {
@@ -363,11 +378,14 @@ public sealed class ClusterMembership : IAsyncDisposable
                 finally
                 {
                     lock (_owned)
+                    {
                         foreach (var (s, e) in epochs)
                         {
                             _owned[s] = e;
                             _acquiring.Remove(s);
                         }
+                        OwnedChanged();
+                    }
                 }
                 _log.LogInformation("cluster: node {Node} took {Count} shards", _o.NodeId, epochs.Count);
             }

@@ -30,7 +30,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
         _admin = admin;
         _peers = peers;
         Membership = membership;
-        FileState = router;
+        FileState = _router = router;
         Notifier = notifier;
         _rpc = rpc;
     }
@@ -128,6 +128,10 @@ public sealed class ClusterRuntime : IAsyncDisposable
         Broadcast<V1.ChangeEvent, V1.Empty>("Changed", new V1.ChangeEvent { Share = share, Path = path, Action = (uint)action, Filter = (uint)filter });
     /// <summary>The state tier as the SMB layer sees it (routes to shard owners).</summary>
     public IFileStateService FileState { get; }
+    private readonly ClusterFileStateService _router;
+
+    /// <summary>State-tier calls this node answered itself (it owns the file's shard), and those it sent to the owner.</summary>
+    public (long Local, long Remote) StateCalls => _router.Calls;
     public ClusterNotifier Notifier { get; }
 
     /// <summary>The owner-tag prefix of this node's client connections (breaks are routed by it).</summary>

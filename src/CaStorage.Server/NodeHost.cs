@@ -146,6 +146,11 @@ internal sealed class NodeHost : IAsyncDisposable
             ctx.Serving = cluster.Membership.ServingAsync;
             ctx.Notify.Forward = (share, path, action, filter) => cluster.ChangedHere(share, path, (int)action, (int)filter);
             ctx.Notify.ForwardDeletePending = cluster.DeletePendingHere;
+            // How much of the state tier's work stays on this node (files placed where they are used) and how much hops.
+            ctx.MetricsRegistry.CreateGauge("castorage_cluster_state_calls_local",
+                "State-tier calls (open, close, lock, I/O check, ...) answered by this node's own file actors (cumulative).", () => cluster.StateCalls.Local);
+            ctx.MetricsRegistry.CreateGauge("castorage_cluster_state_calls_remote",
+                "State-tier calls sent to the node that owns the file's shard (cumulative).", () => cluster.StateCalls.Remote);
         }
         // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do
         // (a cluster node restores by shard as it takes them).

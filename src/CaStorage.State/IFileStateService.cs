@@ -60,6 +60,12 @@ public interface IFileStateService
 
     int ActiveFileCount { get; }
 
+    /// <summary>
+    /// The home shard this node proposes for a file (<see cref="FileHome"/>): one of its own for a file its client just
+    /// created, the id's hash for any other. Null: files are not placed (one node owns every shard).
+    /// </summary>
+    int? ProposeHome(FileKey file, bool created);
+
     // ---- Durable and persistent opens ----
 
     /// <summary>

@@ -10,13 +10,13 @@ namespace CaStorage.State;
 /// </summary>
 public readonly record struct OpenId(ulong Value)
 {
-    /// <summary>Shards of the state tier: N of hash(FileKey) mod N, fixed for a cluster's life (8 bits of an OpenId).</summary>
+    /// <summary>Shards of the state tier, fixed for a cluster's life (8 bits of an OpenId): a file's home, else hash(FileKey) mod N.</summary>
     public const int ShardCount = 256;
     private const int ShardShift = 48;
 
     public int Shard => (int)((Value >> ShardShift) & 0xFF);
 
-    public static int ShardOf(FileKey file) => StableHash.Shard(file, ShardCount);
+    public static int ShardOf(FileKey file) => FileHome.TryGet(file, out var home) ? home : StableHash.Shard(file, ShardCount);
 
     /// <summary>A fresh random id for an open of <paramref name="file"/> (never 0, never all ones).</summary>
     public static OpenId New(FileKey file)

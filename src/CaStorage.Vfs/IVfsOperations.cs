@@ -76,6 +76,17 @@ public interface IVfsOperations
     /// </summary>
     ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct);
 
+    /// <summary>
+    /// The file's placement tag: one byte kept with the file, never shown as an EA, that a cluster's state tier uses for
+    /// the file's home shard. The first caller's <paramref name="proposed"/> is kept, atomically against every node
+    /// sharing the file system; each later caller gets that byte. NotSupported (or another failure) when the file system
+    /// cannot keep it: the caller then places the file by its id, as every node does.
+    /// </summary>
+    ValueTask<VfsResult<byte>> PlacementTagAsync(VfsFile file, byte proposed, CancellationToken ct);
+
+    /// <summary>The placement tag of a file by share-relative path, for a file the caller has not opened (a rename's target).</summary>
+    ValueTask<VfsResult<byte>> PlacementTagAsync(VfsTreeContext tree, string path, byte proposed, CancellationToken ct);
+
     /// <summary>True when this module can reopen a file by its persistent identity on any node (CA shares).</summary>
     bool SupportsDurableReopen { get; }
 }

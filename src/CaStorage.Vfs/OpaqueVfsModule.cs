@@ -34,5 +34,7 @@ public abstract class OpaqueVfsModule : IVfsOperations
     public abstract ValueTask<NtStatus> SetSparseAsync(VfsFile file, bool sparse, CancellationToken ct);
     public abstract ValueTask<VfsResult<IReadOnlyList<VfsAllocatedRange>>> QueryAllocatedRangesAsync(VfsFile file, long offset, long length, CancellationToken ct);
     public abstract ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct);
+    public abstract ValueTask<VfsResult<byte>> PlacementTagAsync(VfsFile file, byte proposed, CancellationToken ct);
+    public abstract ValueTask<VfsResult<byte>> PlacementTagAsync(VfsTreeContext tree, string path, byte proposed, CancellationToken ct);
     public abstract bool SupportsDurableReopen { get; }
 }

@@ -47,5 +47,7 @@ public abstract class TransparentVfsModule : IVfsOperations
     public virtual ValueTask<NtStatus> SetSparseAsync(VfsFile file, bool sparse, CancellationToken ct) => Next.SetSparseAsync(file, sparse, ct);
     public virtual ValueTask<VfsResult<IReadOnlyList<VfsAllocatedRange>>> QueryAllocatedRangesAsync(VfsFile file, long offset, long length, CancellationToken ct) => Next.QueryAllocatedRangesAsync(file, offset, length, ct);
     public virtual ValueTask<NtStatus> ZeroRangeAsync(VfsFile file, long offset, long length, CancellationToken ct) => Next.ZeroRangeAsync(file, offset, length, ct);
+    public virtual ValueTask<VfsResult<byte>> PlacementTagAsync(VfsFile file, byte proposed, CancellationToken ct) => Next.PlacementTagAsync(file, proposed, ct);
+    public virtual ValueTask<VfsResult<byte>> PlacementTagAsync(VfsTreeContext tree, string path, byte proposed, CancellationToken ct) => Next.PlacementTagAsync(tree, path, proposed, ct);
     public virtual bool SupportsDurableReopen => Next.SupportsDurableReopen;
 }

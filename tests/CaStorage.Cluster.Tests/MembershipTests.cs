@@ -128,6 +128,22 @@ public sealed class MembershipTests(PostgresServer pg) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task New_files_are_placed_in_the_nodes_own_shards_and_none_while_it_drains()
+    {
+        var a = await StartAsync("a");
+        var b = await StartAsync("b");
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b) && a.HomeShards.Length > 0 && b.HomeShards.Length > 0));
+        foreach (var n in new[] { a, b })
+            Assert.Equal(n.OwnedShards.Keys.Order(), n.HomeShards); // what it owns, in order
+        Assert.Empty(a.HomeShards.Intersect(b.HomeShards));
+        await b.DrainAsync(true, default);
+        Assert.Empty(b.HomeShards); // at once: its shards are leaving
+        Assert.True(await EventuallyAsync(() => a.HomeShards.Length == Shards));
+        await b.DrainAsync(false, default);
+        Assert.True(await EventuallyAsync(() => Partitioned(a, b) && b.HomeShards.Length > 0));
+    }
+
+    [Fact]
     public async Task Drain_requests_during_rounds_share_the_connection_safely()
     {
         // The admin API's drain and the membership loop use one connection; without turns Npgsql refuses the second

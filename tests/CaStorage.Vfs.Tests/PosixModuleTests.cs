@@ -51,6 +51,39 @@ public sealed class PosixModuleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PlacementTag_TheFirstProposalWinsForEveryStackAndPath_AndIsNoEa()
+    {
+        // Two stacks on one directory: two nodes sharing the file system.
+        var one = await TempShare.ConnectAsync(_share.Build(["posix"]));
+        var two = await TempShare.ConnectAsync(_share.Build(["posix"]));
+        var f = await one.OpenOkAsync("placed.txt", CreateDisposition.Create);
+        Assert.Equal(VfsResult<byte>.Ok(7), await one.Ops.PlacementTagAsync(f, 7, Ct));
+        var g = await two.OpenOkAsync("placed.txt");
+        Assert.Equal(VfsResult<byte>.Ok(7), await two.Ops.PlacementTagAsync(g, 9, Ct)); // kept, not replaced
+        Assert.Equal(VfsResult<byte>.Ok(7), await two.Ops.PlacementTagAsync(two, "placed.txt", 200, Ct));
+        Assert.Equal([7], ReadXattr(_share.InRoot("placed.txt"), PosixVfsModule.PlacementXattr));
+        // A stream's tag is its file's.
+        var stream = await two.OpenOkAsync("placed.txt:side", CreateDisposition.Create);
+        Assert.Equal(VfsResult<byte>.Ok(7), await two.Ops.PlacementTagAsync(stream, 1, Ct));
+        // By path first, then by handle; a directory too.
+        await one.CreateDirectoryAsync("dir");
+        Assert.Equal(VfsResult<byte>.Ok(255), await one.Ops.PlacementTagAsync(one, "dir", 255, Ct));
+        var d = await two.OpenOkAsync("dir", options: CreateOptions.DirectoryFile, access: AccessMask.FileGenericRead);
+        Assert.Equal(VfsResult<byte>.Ok(255), await two.Ops.PlacementTagAsync(d, 0, Ct));
+        Assert.Equal(NtStatus.ObjectNameNotFound, (await one.Ops.PlacementTagAsync(one, "missing.txt", 1, Ct)).Status);
+        // Not a client's to see or change.
+        Assert.Empty((await one.Ops.GetEasAsync(f, Ct)).Value!);
+        Assert.Equal(NtStatus.AccessDenied, await one.Ops.SetEasAsync(f, [new VfsEa("castorage.home", [1])], Ct));
+        // A value that is not ours (one byte) is refused alike on every node: they all fall back to the file's id.
+        Assert.Equal(0, LibC.LSetXattr(_share.InRoot("placed.txt"), PosixVfsModule.PlacementXattr, [1, 2]));
+        Assert.Equal(NtStatus.NotSupported, (await one.Ops.PlacementTagAsync(f, 7, Ct)).Status);
+        Assert.Equal(NtStatus.NotSupported, (await two.Ops.PlacementTagAsync(two, "placed.txt", 7, Ct)).Status);
+        foreach (var h in new[] { f, g, stream, d }) await (h == f ? one : two).Ops.CloseAsync(h);
+        await one.DisposeAsync();
+        await two.DisposeAsync();
+    }
+
+    [Fact]
     public async Task DosAttrib_IsWrittenInSambaVersion5Format()
     {
         var clock = new ManualTimeProvider(new DateTimeOffset(2021, 1, 2, 3, 4, 5, TimeSpan.Zero));

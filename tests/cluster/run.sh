@@ -7,8 +7,10 @@
 #
 # Runs, with clients on two different nodes:
 #   tests/impacket/two_clients.py --target2   lease break delivered across nodes, the waiting open completing
-#                                             after the ack; lock conflict and blocking lock completion
-#   tests/cluster/cross_node.py               sharing violation and delete-on-close seen from the other node
+#                                             after the ack; lock conflict and blocking lock completion (twice:
+#                                             files made by client 1's node, then by a third node, --home)
+#   tests/cluster/cross_node.py               sharing violation and delete-on-close seen from the other node;
+#                                             a file's state-tier calls stay on the node that created it
 #   tests/cluster/failover.py                 a client with persistent handles through the front address; its
 #                                             node SIGKILLed 20 times; reclaim, lock and lease kept, data intact
 #   tests/cluster/fencing.py                  node 2 paused (SIGSTOP) past its deadline under a client with
@@ -77,9 +79,13 @@ run_part() {
     fi
 }
 
+# A file's state lives on the node that created it: the cases run with it on client 1's node, then on a third node.
 run_part cluster-cross 600 "$SYS_PYTHON" "$REPO_ROOT/tests/impacket/two_clients.py" \
     --target "127.0.0.31:$port" --target2 "127.0.0.32:$port" --suite cluster-cross
-run_part cluster-cross-node 600 "$SYS_PYTHON" "$HERE/cross_node.py" --target "127.0.0.31:$port" --target2 "127.0.0.33:$port"
+run_part cluster-cross-third 600 "$SYS_PYTHON" "$REPO_ROOT/tests/impacket/two_clients.py" \
+    --target "127.0.0.31:$port" --target2 "127.0.0.32:$port" --home "127.0.0.33:$port" --suite cluster-cross-third
+run_part cluster-cross-node 600 "$SYS_PYTHON" "$HERE/cross_node.py" --target "127.0.0.31:$port" --target2 "127.0.0.33:$port" \
+    --home "127.0.0.32:$port" --metrics "http://127.0.0.31:4461/metrics"
 
 # The ratchet through the front: first, before the failover test restarts nodes under it.
 passlist="$dir/cluster.pass"

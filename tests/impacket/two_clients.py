@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Two impacket clients on two connections: lease breaks and byte-range locks.
 
-usage: two_clients.py [--target HOST:PORT] [--target2 HOST:PORT] [--share NAME]
+usage: two_clients.py [--target HOST:PORT] [--target2 HOST:PORT] [--home HOST:PORT] [--share NAME]
                       [--dialects 3.0.2,2.1] [--suite NAME] [--list]
 
 Without --target a CaStorage server is started (the Release build, as
@@ -10,6 +10,8 @@ directory, the two test accounts) and stopped at the end. --target runs
 the same cases against any server, e.g. Samba's smbd from
 tests/conformance/samba-peer.sh, to check the script itself. --target2
 connects client 2 elsewhere: another node of a cluster (tests/cluster/run.sh).
+--home creates each file through a third node first: a cluster keeps a file's
+state where it was created, so both clients' nodes then reach that third node.
 
 Cases (each one counted; any exception or timeout fails the case and the
 ones that depend on it):
@@ -98,6 +100,7 @@ def lease_scenario(res, args, dialect_name):
         pending.remove(name)
 
     fname = f"impacket-lease-{dialect_name}-{os.getpid()}-{random.randrange(1 << 30)}.txt"
+    make_home(args, fname)
     key = os.urandom(16)
     share = SHARE_ALL
     c1 = c2 = None
@@ -230,6 +233,7 @@ def lock_scenario(res, args):
         return res.check(name, cond, detail, why)
 
     fname = f"impacket-lock-{os.getpid()}-{random.randrange(1 << 30)}.txt"
+    make_home(args, fname)
     c1 = c2 = None
     try:
         c1 = Client("client1", args.host, args.port, args.user1, args.pass1, args.share, SMB2_DIALECT_302)
@@ -303,12 +307,29 @@ def lock_scenario(res, args):
                 c.disconnect()
 
 
+def make_home(args, fname):
+    """With --home: the file is created (and closed) through that node first. A cluster keeps a file's state on
+    the node that created it, so the clients' two nodes then both reach a third one, and breaks travel back."""
+    if not args.home:
+        return
+    host, _, port = args.home.rpartition(":")
+    c = Client("home", host, int(port), args.user1, args.pass1, args.share, SMB2_DIALECT_302)
+    try:
+        m = c.wait(c.create_send(fname, FILE_READ_DATA | FILE_WRITE_DATA, SHARE_ALL))
+        if m.status != STATUS_SUCCESS:
+            raise RuntimeError(f"creating {fname} through --home {args.home}: {st(m.status)}")
+        c.close(create_result(m)[0])
+    finally:
+        c.disconnect()
+
+
 # ---------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", help="HOST:PORT of a running server (default: start CaStorage)")
     ap.add_argument("--target2", help="HOST:PORT for client 2 (default: client 1's): another node of a cluster")
+    ap.add_argument("--home", help="HOST:PORT through which each file is created first (a third node of a cluster)")
     ap.add_argument("--suite", default="impacket", help="name on the last line")
     ap.add_argument("--share", default="share")
     ap.add_argument("--dialects", default="3.0.2,2.1", help="dialects of the lease cases (3.0.2, 2.1)")

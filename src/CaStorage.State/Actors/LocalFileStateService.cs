@@ -32,6 +32,8 @@ internal sealed partial class LocalFileStateService : IFileStateService, IShardH
 
     public int ActiveFileCount => Volatile.Read(ref _active);
 
+    public int? ProposeHome(FileKey file, bool created) => null;
+
     private Dictionary<FileKey, FileActor> ShardOf(FileKey key) => _shards[StableHash.Shard(key, _shards.Length)];
 
     private void Send(FileKey key, Command cmd)

@@ -19,6 +19,8 @@ namespace CaStorage.Vfs.Modules;
 ///   rename, unlink, set security, set EAs, server-side copy, set sparse, zero a range) is MediaWriteProtected, as Samba answers for
 ///   renames and sparse changes on a read-only share (can_rename, file_set_sparse) and for writes to
 ///   read-only snapshots.</item>
+/// <item>The placement tag passes: it is the state tier's note of where a file's state lives, not the share's
+///   data, and every node must agree on it whether or not its stack is read-only.</item>
 /// </list>
 /// </summary>
 public sealed class ReadOnlyVfsModule : TransparentVfsModule

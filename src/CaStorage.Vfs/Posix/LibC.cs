@@ -76,6 +76,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "fsetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int FSetXattrRaw(int fd, string name, byte* value, nint size, int flags);
 
+    [LibraryImport(Lib, EntryPoint = "lsetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int LSetXattrRaw(string path, string name, byte* value, nint size, int flags);
+
     [LibraryImport(Lib, EntryPoint = "fremovexattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int FRemoveXattr(int fd, string name);
 
@@ -186,6 +189,15 @@ internal static unsafe partial class LibC
         {
             // A zero-length span may give a null pointer; the kernel accepts (NULL, 0).
             return FSetXattrRaw(fd, name, p, value.Length, flags) == 0 ? 0 : Errno;
+        }
+    }
+
+    /// <summary>lsetxattr (does not follow a final symlink): 0 or errno.</summary>
+    public static int LSetXattr(string path, string name, ReadOnlySpan<byte> value, int flags = 0)
+    {
+        fixed (byte* p = value)
+        {
+            return LSetXattrRaw(path, name, p, value.Length, flags) == 0 ? 0 : Errno;
         }
     }
 

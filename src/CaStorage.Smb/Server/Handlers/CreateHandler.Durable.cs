@@ -148,7 +148,7 @@ internal static partial class CreateHandler
         }, c.Closed).ConfigureAwait(false);
         VfsFile? file = vr.IsSuccess ? vr.Value!.File : null;
         VfsResult<VfsFileInfo>? info = file is null ? null : await ops.FstatAsync(file, c.Closed).ConfigureAwait(false);
-        if (file is null || file.ShareModeId != rec.File.FileId || info is not { IsSuccess: true })
+        if (file is null || !FileHome.Names(rec.File, file.ShareModeId) || info is not { IsSuccess: true })
         {
             // The file is gone or is another file now: the open cannot come back.
             if (file is not null) await ops.CloseAsync(file).ConfigureAwait(false);

@@ -131,6 +131,9 @@ internal static partial class CreateHandler
             return grantStatus;
         }
 
+        // A named stream has its own share modes; its home is its file's. Placed before the stat: storing the
+        // placement changes the ctime, which a replay of this CREATE must answer unchanged (smb2.replay).
+        var key = await FileKeys.OfOpenAsync(c.Server, tree, file, action == CreateAction.Created, ct).ConfigureAwait(false);
         var info0 = await ops.FstatAsync(file, ct).ConfigureAwait(false);
         if (!info0.IsSuccess)
         {
@@ -144,7 +147,6 @@ internal static partial class CreateHandler
             return NtStatus.CannotDelete;
         }
 
-        var key = new FileKey(tree.Share.Name, file.ShareModeId); // a named stream has its own share modes
         var openId = OpenId.New(key);
         var truncates = action is CreateAction.Overwritten or CreateAction.Superseded;
         var wants = new Wants(contexts.Any(x => x.Name == "MxAc"), contexts.Any(x => x.Name == "QFid"), durable.RequestVersion);

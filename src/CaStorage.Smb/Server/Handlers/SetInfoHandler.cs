@@ -192,7 +192,7 @@ internal static class SetInfoHandler
         var parent = await ops.StatAsync(tree.Vfs, parentPath, ct).ConfigureAwait(false);
         if (parent.IsSuccess)
         {
-            var pst = await c.Server.FileState.ProbeShareAccessAsync(new FileKey(tree.Share.Name, parent.Value!.FileId),
+            var pst = await c.Server.FileState.ProbeShareAccessAsync(await FileKeys.OfPathAsync(c.Server, tree, parentPath, parent.Value!.FileId, ct).ConfigureAwait(false),
                 AccessMask.Delete, ShareAccess.Read | ShareAccess.Write).ConfigureAwait(false);
             if (pst != NtStatus.Success) return pst;
         }
@@ -208,7 +208,8 @@ internal static class SetInfoHandler
                 if (!replace) return NtStatus.ObjectNameCollision;
                 if (existing.Value.IsDirectory) return NtStatus.AccessDenied;
                 // A target that is open elsewhere cannot be replaced.
-                var busy = await c.Server.FileState.CheckReplaceAsync(new FileKey(tree.Share.Name, existing.Value.FileId)).ConfigureAwait(false);
+                var busy = await c.Server.FileState.CheckReplaceAsync(await FileKeys.OfPathAsync(c.Server, tree, target, existing.Value.FileId, ct).ConfigureAwait(false))
+                    .ConfigureAwait(false);
                 if (busy != NtStatus.Success) return busy;
             }
             else if (existing.IsSuccess)
