@@ -380,7 +380,8 @@ internal struct FileStats
     };
 }
 
-// CaStorage's state store counters (castorage_store_commit_*, cumulative), read from its Prometheus endpoint.
+// CaStorage's state store histograms (castorage_store_commit_*: _count transactions, _sum seconds or mutations),
+// read from its Prometheus endpoint.
 internal sealed class StoreMetrics(string url) : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
@@ -394,7 +395,8 @@ internal sealed class StoreMetrics(string url) : IDisposable
         try
         {
             var text = _http.GetStringAsync(url).GetAwaiter().GetResult();
-            _samples.Add((Read(text, "castorage_store_commit_batches"), Read(text, "castorage_store_commit_mutations"), Read(text, "castorage_store_commit_seconds")));
+            _samples.Add((Read(text, "castorage_store_commit_duration_seconds_count"), Read(text, "castorage_store_commit_batch_size_sum"),
+                Read(text, "castorage_store_commit_duration_seconds_sum")));
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {

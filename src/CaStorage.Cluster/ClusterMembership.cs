@@ -59,6 +59,18 @@ public sealed class ClusterMembership : IAsyncDisposable
 
     private HashSet<string> _livePrefixes = [];
 
+    /// <summary>Members this node saw die (their liveness lock vanished without leaving), cumulative.</summary>
+    public long Failovers => Interlocked.Read(ref _failovers);
+    private long _failovers;
+
+    /// <summary>Shards this node took from a member that died (failover), cumulative.</summary>
+    public long ShardsTakenOver => Interlocked.Read(ref _shardsTakenOver);
+    private long _shardsTakenOver;
+
+    /// <summary>Shards this node took that were free or handed off (first join, rebalancing, a drain), cumulative.</summary>
+    public long ShardsHandedIn => Interlocked.Read(ref _shardsHandedIn);
+    private long _shardsHandedIn;
+
     /// <summary>Shards taken in one round, with their epochs: load their durable state before serving them.</summary>
     public Func<IReadOnlyList<(int Shard, long Epoch)>, Task>? ShardsAcquired { get; set; }
 
@@ -314,6 +326,9 @@ public sealed class ClusterMembership : IAsyncDisposable
         var live = nodes.Where(n => n.Live).Select(n => OwnerPrefixOf(n.NodeId, n.StartedAtMs)).ToHashSet();
         var gone = _livePrefixes.Where(p => !live.Contains(p) && p != OwnerPrefix).ToList();
         _livePrefixes = live;
+        // Gone without leaving: died, was cut off while hung, or died and came back as a new incarnation.
+        var died = gone.Count(p => !nodes.Any(n => OwnerPrefixOf(n.NodeId, n.StartedAtMs) == p && n.State == "left"));
+        if (died > 0) Interlocked.Add(ref _failovers, died);
         if (gone.Count > 0 && MembersGone is { } onGone)
         {
             _log.LogWarning("cluster: members gone: {Members}", string.Join(", ", gone));
@@ -359,6 +374,13 @@ public sealed class ClusterMembership : IAsyncDisposable
             }
             if (got.Count > 0)
             {
+                // Whose they were, as the last round saw: a shard of a member that died (not alive, did not leave) is
+                // a failover.
+                var before = View.Shards;
+                var takenOver = got.Count(s => before.TryGetValue(s, out var o) && o.Owner is { } owner && owner != _o.NodeId
+                    && !nodes.Any(n => n.NodeId == owner && (n.Live || n.State == "left")));
+                Interlocked.Add(ref _shardsTakenOver, takenOver);
+                Interlocked.Add(ref _shardsHandedIn, got.Count - takenOver);
                 var epochs = new List<(int Shard, long Epoch)>();
                 await using (var cmd = new NpgsqlCommand("UPDATE shards SET owner = @me, epoch = epoch + 1 WHERE shard = ANY(@shards) RETURNING shard, epoch", conn))
                 {

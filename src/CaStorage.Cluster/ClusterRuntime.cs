@@ -22,8 +22,11 @@ public sealed class ClusterRuntime : IAsyncDisposable
 
     private ClusterRuntime(ClusterMembership membership, ClusterFileStateService router, ClusterNotifier notifier, WebApplication rpc,
         StrongBox<IOpenDirectory?> directory, StrongBox<INodeEvents?> events, PeerClients peers,
-        StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin, ILogger log)
+        StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin, PeerWatches peerWatches,
+        StrongBox<Func<(long Version, string[] Shares)>?> localWatches, ILogger log)
     {
+        _peerWatches = peerWatches;
+        _localWatches = localWatches;
         _log = log;
         _directory = directory;
         _events = events;
@@ -119,13 +122,62 @@ public sealed class ClusterRuntime : IAsyncDisposable
         return closed;
     }
 
-    /// <summary>Tells the other live nodes that a directory became delete-pending here (their waits on it end).</summary>
-    public void DeletePendingHere(string share, string directory) =>
-        Broadcast<V1.ChangeEvent, V1.Empty>("Changed", new V1.ChangeEvent { Share = share, Path = directory, DeletePending = true });
+    /// <summary>
+    /// Tells every other live node that a directory became delete-pending here (their waits on it end). Rare, so sent
+    /// to all: a watch posted just before on another node is ended even if that node's announcement is still on its way.
+    /// </summary>
+    public void DeletePendingHere(string share, string directory)
+    {
+        var change = new V1.ChangeEvent { Share = share, Path = directory, DeletePending = true };
+        foreach (var (node, client) in _peers.OtherLive()) _ = ForwardChangeAsync(node, client, change);
+    }
 
-    /// <summary>Tells the other live nodes of a change made here (their CHANGE_NOTIFY watches).</summary>
+    /// <summary>Tells the other live nodes that watch the share of a change made here (their CHANGE_NOTIFY watches).</summary>
     public void ChangedHere(string share, string path, int action, int filter) =>
-        Broadcast<V1.ChangeEvent, V1.Empty>("Changed", new V1.ChangeEvent { Share = share, Path = path, Action = (uint)action, Filter = (uint)filter });
+        ForwardChange(new V1.ChangeEvent { Share = share, Path = path, Action = (uint)action, Filter = (uint)filter });
+
+    private static readonly Google.Protobuf.Reflection.MethodDescriptor ChangedMethod = BreaksRpcService.Service.FindMethodByName("Changed");
+    private static readonly Google.Protobuf.Reflection.MethodDescriptor WatchingMethod = BreaksRpcService.Service.FindMethodByName("Watching");
+    private readonly PeerWatches _peerWatches;
+
+    private void ForwardChange(V1.ChangeEvent change)
+    {
+        foreach (var (node, client) in _peers.OtherLive())
+            if (_peerWatches.Wants(node, change.Share)) _ = ForwardChangeAsync(node, client, change);
+    }
+
+    private async Task ForwardChangeAsync(string node, GrpcClient client, V1.ChangeEvent change)
+    {
+        try
+        {
+            var watched = await client.MultiplexedUnaryAsync<V1.ChangeEvent, V1.WatchedShares>(ChangedMethod, change, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            _peerWatches.Learn(node, watched.Version, watched.Shares);
+        }
+        catch (RpcException)
+        {
+            // That node is gone, and its watches with it.
+        }
+    }
+
+    /// <summary>
+    /// The shares with watches on this node changed: tells every other live node, and waits for them (a change there
+    /// is forwarded here only once it knows).
+    /// </summary>
+    public async Task WatchingHereAsync(long version, string[] shares)
+    {
+        var told = new V1.WatchedShares { Node = Membership.NodeId, Version = version };
+        told.Shares.AddRange(shares);
+        var calls = _peers.OtherLive().Select(p => p.Client.MultiplexedUnaryAsync<V1.WatchedShares, V1.Empty>(WatchingMethod, told, TimeSpan.FromSeconds(2))).ToList();
+        foreach (var c in calls)
+        {
+            try { await c.ConfigureAwait(false); }
+            catch (RpcException) { /* gone, or it learns from its next forwarded change's answer */ }
+        }
+    }
+
+    /// <summary>This node's watched shares and their version (the SMB layer's change hub), told in answers to peers.</summary>
+    public Func<(long Version, string[] Shares)>? LocalWatches { get => _localWatches.Value; set => _localWatches.Value = value; }
+    private readonly StrongBox<Func<(long Version, string[] Shares)>?> _localWatches;
     /// <summary>The state tier as the SMB layer sees it (routes to shard owners).</summary>
     public IFileStateService FileState { get; }
     private readonly ClusterFileStateService _router;
@@ -192,7 +244,19 @@ public sealed class ClusterRuntime : IAsyncDisposable
         new FileStateRpcService(local, membership).MapTo(table);
         var events = new StrongBox<INodeEvents?>();
         var admin = new StrongBox<Func<string, byte[], string, CancellationToken, Task<byte[]>>?>();
-        new BreaksRpcService(notifier, () => directory.Value, () => events.Value, () => admin.Value).MapTo(table);
+        var peerWatches = new PeerWatches();
+        var localWatches = new StrongBox<Func<(long Version, string[] Shares)>?>();
+        new BreaksRpcService(notifier, () => directory.Value, () => events.Value, () => admin.Value, peerWatches, () =>
+        {
+            var answer = new V1.WatchedShares { Node = options.NodeId };
+            if (localWatches.Value is { } local)
+            {
+                var (version, shares) = local();
+                answer.Version = version;
+                answer.Shares.AddRange(shares);
+            }
+            return answer;
+        }).MapTo(table);
         var grpc = new GrpcServer(table, loggers);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -216,7 +280,7 @@ public sealed class ClusterRuntime : IAsyncDisposable
             throw;
         }
         log.LogInformation("cluster: node {Node} serving cluster RPC on {Endpoint}, owning {Count} shards", options.NodeId, endpoint, membership.OwnedShards.Count);
-        return new ClusterRuntime(membership, router, notifier, app, directory, events, peers, admin, log);
+        return new ClusterRuntime(membership, router, notifier, app, directory, events, peers, admin, peerWatches, localWatches, log);
     }
 
     public async ValueTask DisposeAsync()

@@ -146,11 +146,20 @@ internal sealed class NodeHost : IAsyncDisposable
             ctx.Serving = cluster.Membership.ServingAsync;
             ctx.Notify.Forward = (share, path, action, filter) => cluster.ChangedHere(share, path, (int)action, (int)filter);
             ctx.Notify.ForwardDeletePending = cluster.DeletePendingHere;
+            ctx.Notify.SharesWatchedChanged = cluster.WatchingHereAsync;
+            cluster.LocalWatches = () => ctx.Notify.SharesWatched;
             // How much of the state tier's work stays on this node (files placed where they are used) and how much hops.
-            ctx.MetricsRegistry.CreateGauge("castorage_cluster_state_calls_local",
-                "State-tier calls (open, close, lock, I/O check, ...) answered by this node's own file actors (cumulative).", () => cluster.StateCalls.Local);
-            ctx.MetricsRegistry.CreateGauge("castorage_cluster_state_calls_remote",
-                "State-tier calls sent to the node that owns the file's shard (cumulative).", () => cluster.StateCalls.Remote);
+            ctx.MetricsRegistry.CreateCounter("castorage_cluster_state_calls_local_total",
+                "State-tier calls (open, close, lock, I/O check, ...) answered by this node's own file actors.", () => cluster.StateCalls.Local);
+            ctx.MetricsRegistry.CreateCounter("castorage_cluster_state_calls_remote_total",
+                "State-tier calls sent to the node that owns the file's shard.", () => cluster.StateCalls.Remote);
+            // Failovers as this node saw them: members that died, and the shards (with their opens) it took from them.
+            ctx.MetricsRegistry.CreateCounter("castorage_cluster_failovers_total",
+                "Cluster members this node saw die: liveness lock gone without leaving.", () => cluster.Membership.Failovers);
+            ctx.MetricsRegistry.CreateCounter("castorage_cluster_shards_taken_over_total",
+                "Shards this node took from a member that died.", () => cluster.Membership.ShardsTakenOver);
+            ctx.MetricsRegistry.CreateCounter("castorage_cluster_shards_handed_in_total",
+                "Shards this node took free or handed off: joins, rebalancing, drains.", () => cluster.Membership.ShardsHandedIn);
         }
         // Durable and persistent opens of this node from before a restart come back, disconnected, before clients do
         // (a cluster node restores by shard as it takes them).

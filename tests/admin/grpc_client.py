@@ -255,7 +255,9 @@ def reflection_unknown_symbol_is_not_found(ctx):
 def metrics_before_traffic(ctx):
     m = ctx["node"].scrape()
     for name in ("castorage_smb_sessions", "castorage_smb_connections", "castorage_smb_opens", "castorage_smb_opens_durable",
-                 "castorage_smb_opens_persistent", "castorage_smb_opens_disconnected", "castorage_smb_read_bytes_total"):
+                 "castorage_smb_opens_persistent", "castorage_smb_opens_disconnected", "castorage_smb_read_bytes_total",
+                 'castorage_smb_handles_reclaimed_total{kind="durable"}', "castorage_store_commit_duration_seconds_count",
+                 "castorage_store_commit_batch_size_count"):
         check(name in m, f"{name} missing from /metrics")
     ctx["metrics_before"] = m
 
@@ -386,6 +388,44 @@ def locks_and_leases_of_a_real_client(ctx):
         check(m.status == 0xC0000128, f"LOCK on the closed handle -> {ic.st(m.status)}, wanted STATUS_FILE_CLOSED")
     finally:
         c.disconnect()
+
+
+@case
+def durable_handles_move_the_store_and_reclaim_metrics(ctx):
+    """A durable open (DHnQ, batch oplock) is committed to the state store; after a TCP drop its reconnect (DHnC)
+    is counted as a reclaimed durable handle, and the store's commit histograms move with both."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "impacket"))
+    import smbtest as it
+    n = ctx["node"]
+    before = n.scrape()
+    c = it.Client("impacket", "127.0.0.1", n.smb, USER, PASS, "share", it.SMB2_DIALECT_302)
+    m = c.wait(c.create_send("durable.txt", it.FILE_READ_DATA | it.FILE_WRITE_DATA, it.SHARE_ALL, oplock=0x09,
+                             contexts=[(b"DHnQ", b"\x00" * 16)]))
+    check(m.status == it.STATUS_SUCCESS, f"create with DHnQ -> {it.st(m.status)}")
+    fid, ctxs = it.create_result(m)
+    check(b"DHnQ" in ctxs, "durable handle not granted")
+    old_session = c.session_id
+    c.disconnect()
+    c = it.Client("impacket", "127.0.0.1", n.smb, USER, PASS, "share", it.SMB2_DIALECT_302, previous_session_id=old_session)
+    try:
+        m = c.wait(c.create_send("durable.txt", it.FILE_READ_DATA | it.FILE_WRITE_DATA, it.SHARE_ALL, oplock=0x09,
+                                 contexts=[(b"DHnC", fid)]))
+        check(m.status == it.STATUS_SUCCESS, f"reconnect with DHnC -> {it.st(m.status)}")
+        c.close(it.create_result(m)[0])
+    finally:
+        c.disconnect()
+    after = n.scrape()
+
+    def delta(series):
+        return after.get(series, 0) - before.get(series, 0)
+    check(delta('castorage_smb_handles_reclaimed_total{kind="durable"}') == 1, "the durable reconnect was not counted once")
+    check(delta('castorage_smb_handles_reclaimed_total{kind="persistent"}') == 0, "a durable reconnect counted as persistent")
+    check(delta("castorage_store_commit_duration_seconds_count") >= 1, "no store commit counted")
+    check(delta('castorage_store_commit_duration_seconds_bucket{le="+Inf"}') == delta("castorage_store_commit_duration_seconds_count"),
+          "the +Inf bucket is not the count")
+    check(delta("castorage_store_commit_batch_size_sum") >= delta("castorage_store_commit_batch_size_count") >= 1,
+          "batch sizes: fewer mutations than transactions")
+    check(delta("castorage_store_commit_duration_seconds_sum") > 0, "commit latency sum did not move")
 
 
 @case

@@ -112,7 +112,7 @@ def state_calls(url):
         parts = line.split()
         if len(parts) == 2 and parts[0].startswith("castorage_cluster_state_calls_"):
             values[parts[0]] = float(parts[1])
-    return values["castorage_cluster_state_calls_local"], values["castorage_cluster_state_calls_remote"]
+    return values["castorage_cluster_state_calls_local_total"], values["castorage_cluster_state_calls_remote_total"]
 
 
 def placement_case(res, c1, c2, url, where):

@@ -15,7 +15,8 @@ and closes a file of its own: the other nodes keep serving. (Its lock attempt br
 so from the second round the reclaimed lease holds no caching state: Samba's rule, kept by the server.)
 
 Cases: reclaim.K (DH2C succeeds, same FileId, a lease granted), lock_held.K (user 2's lock on the range fails
-while user 1 holds it), others_served.K, and at the end data_intact (every acknowledged block reads back) and
+while user 1 holds it), others_served.K, metrics.K (the survivors' /metrics count the failover, the shards taken
+over, the reclaimed persistent handle and store commits), and at the end data_intact (every acknowledged block reads back) and
 kill_to_write (prints the median and worst time from the SIGKILL to the first acknowledged write after the
 reclaim; targets: median < 0.5 s, worst < 2 s — reported, and a case fails only above 2 s / 5 s).
 
@@ -33,6 +34,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "impacket"))
@@ -142,6 +144,23 @@ class Failover:
                     return int(s["node"][4:])
         return None
 
+    FAILOVER_SERIES = ("castorage_cluster_failovers_total", "castorage_cluster_shards_taken_over_total",
+                       'castorage_smb_handles_reclaimed_total{kind="persistent"}', "castorage_store_commit_duration_seconds_count")
+
+    def failover_metrics(self, nodes):
+        """The failover series summed over the given nodes' /metrics (a node that does not answer counts nothing)."""
+        total = dict.fromkeys(self.FAILOVER_SERIES, 0.0)
+        for i in nodes:
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.{self.base + i}:4461/metrics", timeout=10).read().decode()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                name, _, value = line.rpartition(" ")
+                if name in total:
+                    total[name] += float(value)
+        return total
+
     def kill_node(self, i, action="kill"):
         flag = [] if action == "kill" else [f"--{action}"]
         subprocess.run(["bash", os.path.join(self.repo, "cluster/kill-node.sh"), str(i), *flag, "--dir", self.args.dir],
@@ -240,6 +259,8 @@ class Failover:
             for _ in range(4):
                 self.write_block()
             old_session = self.c.session_id
+            survivors = [i for i in range(1, self.nodes + 1) if i != node]
+            before = self.failover_metrics(survivors)
             t_kill = time.monotonic()
             self.kill_node(node)
             # The client keeps writing; its write fails (or hangs) when its node is gone.
@@ -260,6 +281,10 @@ class Failover:
             except Exception as e:  # noqa: BLE001 - this round failed; the next one may not
                 self.res.bad(f"reclaim.{k}", f"{type(e).__name__}: {e}")
                 raise
+            after = self.failover_metrics(survivors)
+            moved = {name.split("{")[0]: after[name] - before[name] for name in self.FAILOVER_SERIES}
+            self.res.check(f"metrics.{k}", all(d >= 1 for d in moved.values()),
+                           ", ".join(f"{n} +{d:g}" for n, d in moved.items()), f"on nodes {survivors}: {moved}")
             self.other_client_round(k, node)
             self.kill_node(node, "restart")
         # Every acknowledged block reads back.

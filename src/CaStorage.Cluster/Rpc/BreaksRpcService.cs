@@ -5,9 +5,12 @@ using V1 = CaStorage.Cluster.V1;
 
 namespace CaStorage.Cluster.Rpc;
 
-/// <summary>Breaks.Notify (a shard owner's break for a client connected here) and Breaks.Opens (this node's clients' opens).</summary>
+/// <summary>
+/// Breaks.Notify (a shard owner's break for a client connected here), Breaks.Opens (this node's clients' opens), and the
+/// peers' session, open, change and admin calls.
+/// </summary>
 internal sealed class BreaksRpcService(ClusterNotifier notifier, Func<IOpenDirectory?> directory, Func<INodeEvents?> events,
-    Func<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin)
+    Func<Func<string, byte[], string, CancellationToken, Task<byte[]>>?> admin, PeerWatches peerWatches, Func<V1.WatchedShares> watchedHere)
 {
     internal static readonly ServiceDescriptor Service = V1.ClusterReflection.Descriptor.Services.Single(s => s.Name == "Breaks");
 
@@ -31,10 +34,15 @@ internal sealed class BreaksRpcService(ClusterNotifier notifier, Func<IOpenDirec
         });
         t.MapUnary<V1.OpenRef, V1.BoolResult>(Service.FindMethodByName("CloseOpen"), async (q, _) =>
             new V1.BoolResult { Value = events() is { } e && await e.CloseOpenAsync(new OpenId(q.Open)).ConfigureAwait(false) });
-        t.MapUnary<V1.ChangeEvent, V1.Empty>(Service.FindMethodByName("Changed"), (q, _) =>
+        t.MapUnary<V1.ChangeEvent, V1.WatchedShares>(Service.FindMethodByName("Changed"), (q, _) =>
         {
             if (q.DeletePending) events()?.DirectoryDeletePending(q.Share, q.Path);
             else events()?.Changed(q.Share, q.Path, (int)q.Action, (int)q.Filter);
+            return ValueTask.FromResult(watchedHere());
+        });
+        t.MapUnary<V1.WatchedShares, V1.Empty>(Service.FindMethodByName("Watching"), (q, _) =>
+        {
+            peerWatches.Learn(q.Node, q.Version, q.Shares);
             return ValueTask.FromResult(new V1.Empty());
         });
         t.MapUnary<V1.AdminRelay, V1.AdminRelay>(Service.FindMethodByName("Admin"), async (q, call) =>

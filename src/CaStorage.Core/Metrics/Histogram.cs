@@ -61,10 +61,10 @@ public sealed class HistogramFamily : MetricFamily
     public IEnumerable<KeyValuePair<LabelValues, Histogram>> Children => _children;
 }
 
-/// <summary>A value read when exporting.</summary>
-public sealed class GaugeFamily(string name, string help, Func<double> read) : MetricFamily(name, help, [])
+/// <summary>A value read when exporting: a gauge, or a cumulative count kept by its owner (exported as a counter).</summary>
+public sealed class GaugeFamily(string name, string help, Func<double> read, bool cumulative) : MetricFamily(name, help, [])
 {
-    public override MetricType Type => MetricType.Gauge;
+    public override MetricType Type => cumulative ? MetricType.Counter : MetricType.Gauge;
 
     public double Read() => read();
 }

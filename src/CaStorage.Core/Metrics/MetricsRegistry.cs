@@ -21,7 +21,10 @@ public sealed class MetricsRegistry
         Add(new HistogramFamily(name, help, bounds, rawPerUnit, labelNames));
 
     /// <summary>A gauge read when metrics are exported (counts of live objects: sessions, opens).</summary>
-    public GaugeFamily CreateGauge(string name, string help, Func<double> read) => Add(new GaugeFamily(name, help, read));
+    public GaugeFamily CreateGauge(string name, string help, Func<double> read) => Add(new GaugeFamily(name, help, read, cumulative: false));
+
+    /// <summary>A counter kept elsewhere (a component's own cumulative count), read when metrics are exported.</summary>
+    public GaugeFamily CreateCounter(string name, string help, Func<double> read) => Add(new GaugeFamily(name, help, read, cumulative: true));
 
     private T Add<T>(T family) where T : MetricFamily
     {

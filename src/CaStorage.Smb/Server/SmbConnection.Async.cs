@@ -16,12 +16,40 @@ internal sealed partial class SmbConnection
 
     internal int PendingAsyncCount => _async.Count;
 
+    // CANCELs that found no pending operation by MessageId: frames run concurrently, so a CANCEL can overtake its
+    // request while that still awaits something (a store commit, peers hearing of a new watch) before going async.
+    // MessageIds are never reused on a connection, so a stale entry matches nothing; the set is bounded.
+    private readonly ConcurrentDictionary<ulong, byte> _earlyCancels = new();
+    private const int MaxEarlyCancels = 64;
+
     private AsyncOperation StartAsync(SmbRequest req, AsyncWork work)
     {
         var id = (ulong)Interlocked.Increment(ref _nextAsyncId);
         var op = new AsyncOperation(this, id, req.Header.MessageId, req.Session, req.Tree, work, _closed.Token);
         _async[id] = op;
+        // Published first, then checked: a CANCEL records itself first, then looks for the operation; one sees the other.
+        if (!_earlyCancels.IsEmpty && _earlyCancels.TryRemove(op.MessageId, out _)) op.Cancel();
         return op;
+    }
+
+    /// <summary>MS-SMB2 3.3.5.16: cancel the pending request named by AsyncId, or by MessageId (also before it went async).</summary>
+    private void HandleCancel(SmbRequest req)
+    {
+        var h = req.Header;
+        if (!h.IsAsync)
+        {
+            if (_earlyCancels.Count >= MaxEarlyCancels) _earlyCancels.Clear();
+            _earlyCancels[h.MessageId] = 0;
+        }
+        foreach (var op in _async.Values)
+        {
+            if (h.IsAsync ? op.AsyncId == h.AsyncId : op.MessageId == h.MessageId)
+            {
+                if (!h.IsAsync) _earlyCancels.TryRemove(h.MessageId, out _);
+                op.Cancel();
+                return;
+            }
+        }
     }
 
     /// <summary>Cancels the pending operations of a session or tree (logoff, tree disconnect) or all (teardown).</summary>

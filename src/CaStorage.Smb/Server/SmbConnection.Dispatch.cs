@@ -335,20 +335,6 @@ internal sealed partial class SmbConnection
         else o.U8(0);
     }
 
-    /// <summary>MS-SMB2 3.3.5.16: cancel the pending request named by AsyncId (or by MessageId before it went async).</summary>
-    private void HandleCancel(SmbRequest req)
-    {
-        var h = req.Header;
-        foreach (var op in _async.Values)
-        {
-            if (h.IsAsync ? op.AsyncId == h.AsyncId : op.MessageId == h.MessageId)
-            {
-                op.Cancel();
-                return;
-            }
-        }
-    }
-
     /// <summary>
     /// An SMB1 NEGOTIATE (MS-SMB2 3.3.5.3.1) offering "SMB 2.002" or "SMB 2.???" is answered with an SMB2 NEGOTIATE
     /// response; anything else ends the connection.

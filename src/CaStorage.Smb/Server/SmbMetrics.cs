@@ -22,6 +22,8 @@ internal sealed class SmbMetrics
     private readonly Histogram?[] _latency;
     private readonly Counter _bytesRead;
     private readonly Counter _bytesWritten;
+    private readonly Counter _reclaimedDurable;
+    private readonly Counter _reclaimedPersistent;
 
     public SmbMetrics(MetricsRegistry registry, SmbServerContext server)
     {
@@ -42,13 +44,12 @@ internal sealed class SmbMetrics
         registry.CreateGauge("castorage_smb_opens_durable", "Connected open handles that are durable (v1 or v2).", () => server.CountOpens(static o => o.Durable));
         registry.CreateGauge("castorage_smb_opens_persistent", "Connected open handles that are persistent (CA shares).", () => server.CountOpens(static o => o.Persistent));
         registry.CreateGauge("castorage_smb_opens_disconnected", "Durable or persistent handles kept for a client that is disconnected.", () => server.FileState.DisconnectedOpenCount);
-        if (server.StoreWriter is { } store)
-        {
-            // Group commit: mutations per batch rise with load; commit time is what a durable reply waits for.
-            registry.CreateGauge("castorage_store_commit_batches", "State store transactions committed (cumulative).", () => store.Batches);
-            registry.CreateGauge("castorage_store_commit_mutations", "State store mutations committed (cumulative).", () => store.Mutations);
-            registry.CreateGauge("castorage_store_commit_seconds", "Time spent committing state store transactions (cumulative).", () => store.CommitTime.TotalSeconds);
-        }
+        // Group commit: mutations per batch rise with load; commit time is what a durable reply waits for.
+        server.StoreWriter?.ExportTo(registry);
+        var reclaimed = registry.CreateCounter("castorage_smb_handles_reclaimed_total",
+            "Durable and persistent handles a client reconnected to (after a network loss, a node failure or a move), by kind.", "kind");
+        _reclaimedDurable = reclaimed.WithLabels("durable");
+        _reclaimedPersistent = reclaimed.WithLabels("persistent");
         registry.CreateGauge("castorage_state_active_files", "Files with coordination state (file actors) in the state tier.", () => server.FileState.ActiveFileCount);
         registry.CreateGauge("castorage_draining", "1 while the node refuses new client connections (drain).", () => server.Draining ? 1 : 0);
     }
@@ -63,6 +64,8 @@ internal sealed class SmbMetrics
         counter.Increment();
         if ((int)command < _latency.Length) _latency[(int)command]!.Observe(elapsedTicks);
     }
+
+    public void HandleReclaimed(bool persistent) => (persistent ? _reclaimedPersistent : _reclaimedDurable).Increment();
 
     public void BytesRead(int n) => _bytesRead.Add(n);
 

@@ -9,24 +9,82 @@ public sealed class ChangeNotifyHub
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<NotifyWatch>> _byShare = new(StringComparer.OrdinalIgnoreCase);
+    // The set of watched shares changes rarely; its version orders what peers hear (a restarted node counts higher).
+    private readonly long _versionBase = DateTime.UtcNow.Ticks;
+    private long _version;
+    private readonly Dictionary<string, Task> _announcing = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// In a cluster: told the version and the shares with watches here whenever that set changes. A cluster forwards a
+    /// change only to nodes watching its share, so a watch on a share new here waits until the other nodes know.
+    /// </summary>
+    public Func<long, string[], Task>? SharesWatchedChanged { get; set; }
+
+    /// <summary>The shares with watches here, and the version of that set.</summary>
+    public (long Version, string[] Shares) SharesWatched
+    {
+        get { lock (_lock) return (_versionBase + _version, [.. _byShare.Keys]); }
+    }
 
     public NotifyWatch Watch(string share, string directory, bool recursive, NotifyFilter filter, uint bufferLength = uint.MaxValue)
     {
         var w = new NotifyWatch(this, share, directory.Trim('\\'), recursive, filter) { FirstBufferLength = bufferLength };
+        (long, string[])? changed = null;
+        TaskCompletionSource? told = null;
         lock (_lock)
         {
             if (!_byShare.TryGetValue(share, out var list)) _byShare[share] = list = [];
             list.Add(w);
+            if (list.Count == 1 && SharesWatchedChanged is not null)
+            {
+                changed = (_versionBase + ++_version, [.. _byShare.Keys]);
+                told = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _announcing[share] = told.Task;
+            }
         }
+        if (changed is var (version, shares)) _ = TellAsync(version, shares, told!);
         return w;
+    }
+
+    /// <summary>
+    /// Completes once the other nodes of a cluster know that <paramref name="share"/> is watched here (at once on one
+    /// node, or when they were told before): a wait on a watch is answered pending only then.
+    /// </summary>
+    public Task WhenTold(string share)
+    {
+        lock (_lock) return _announcing.GetValueOrDefault(share) ?? Task.CompletedTask;
+    }
+
+    private async Task TellAsync(long version, string[] shares, TaskCompletionSource? done)
+    {
+        try
+        {
+            if (SharesWatchedChanged is { } tell) await tell(version, shares).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort: a peer that did not hear learns the set from its next forwarded change's answer.
+        }
+        finally
+        {
+            done?.TrySetResult();
+        }
     }
 
     internal void Remove(NotifyWatch w)
     {
+        (long, string[])? changed = null;
         lock (_lock)
         {
-            if (_byShare.TryGetValue(w.Share, out var list)) list.Remove(w);
+            if (_byShare.TryGetValue(w.Share, out var list) && list.Remove(w) && list.Count == 0)
+            {
+                _byShare.Remove(w.Share);
+                _announcing.Remove(w.Share);
+                if (SharesWatchedChanged is not null) changed = (_versionBase + ++_version, [.. _byShare.Keys]);
+            }
         }
+        // Not waited for: a peer that still forwards this share's changes for a while only does work for nothing.
+        if (changed is var (version, shares)) _ = TellAsync(version, shares, null);
     }
 
     public int WatchCount { get { lock (_lock) return _byShare.Values.Sum(l => l.Count); } }

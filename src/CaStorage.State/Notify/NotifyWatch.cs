@@ -14,6 +14,9 @@ public sealed class NotifyWatch : IDisposable
     private readonly Queue<TaskCompletionSource<NotifyBatch>> _waiters = new();
     private bool _overflow;
     private bool _closed;
+    // The directory became delete-pending while no wait was outstanding (a CHANGE_NOTIFY on its way to its wait, or a
+    // peer's news arriving first): the next wait ends with it, as Windows fails a new notify on a delete-pending directory.
+    private bool _deletePendingUnseen;
 
     internal NotifyWatch(ChangeNotifyHub hub, string share, string directory, bool recursive, NotifyFilter filter)
     {
@@ -66,6 +69,11 @@ public sealed class NotifyWatch : IDisposable
         {
             // Earlier waits are first in line for what is buffered (a closed watch has none waiting).
             if (_closed || (_waiters.Count == 0 && (_events.Count > 0 || _overflow))) return TakeLocked();
+            if (_deletePendingUnseen)
+            {
+                _deletePendingUnseen = false;
+                return new NotifyBatch([], false, false, DeletePending: true);
+            }
             tcs = new TaskCompletionSource<NotifyBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Enqueue(tcs);
         }
@@ -97,7 +105,11 @@ public sealed class NotifyWatch : IDisposable
     internal void CancelDeleted()
     {
         TaskCompletionSource<NotifyBatch>[] ws;
-        lock (_lock) ws = TakeWaitersLocked();
+        lock (_lock)
+        {
+            ws = TakeWaitersLocked();
+            if (ws.Length == 0 && !_closed) _deletePendingUnseen = true;
+        }
         foreach (var w in ws) w.TrySetResult(new NotifyBatch([], false, false, DeletePending: true));
     }
 

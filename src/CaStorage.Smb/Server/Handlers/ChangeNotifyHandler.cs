@@ -36,9 +36,23 @@ internal static class ChangeNotifyHandler
         {
             watch.Filter = (NotifyFilter)filter;
         }
+        // In a cluster, peers forward a share's changes only to nodes that watch it: they hear of a share newly
+        // watched here before the wait is answered pending.
+        var told = c.Server.Notify.WhenTold(watch.Share);
+        return told.IsCompleted ? ValueTask.FromResult(GoWait(r, watch, outLen)) : GoWaitAsync(r, watch, outLen, told);
+    }
+
+    private static async ValueTask<NtStatus> GoWaitAsync(SmbRequest r, NotifyWatch watch, uint outLen, Task told)
+    {
+        await told.ConfigureAwait(false);
+        return GoWait(r, watch, outLen);
+    }
+
+    /// <summary>Always asynchronous, as Windows: an interim STATUS_PENDING, then the changes (or cancel/cleanup).</summary>
+    private static NtStatus GoWait(SmbRequest r, NotifyWatch watch, uint outLen)
+    {
         var limit = Math.Min(outLen, watch.FirstBufferLength);
-        // Always asynchronous, as Windows: an interim STATUS_PENDING, then the changes (or cancel/cleanup).
-        return ValueTask.FromResult(r.GoAsync(async (o, ct) => Complete(o, await watch.WaitAsync(ct).ConfigureAwait(false), limit)));
+        return r.GoAsync(async (o, ct) => Complete(o, await watch.WaitAsync(ct).ConfigureAwait(false), limit));
     }
 
     private static NtStatus Complete(ResponseBuffer o, NotifyBatch batch, uint outLen)

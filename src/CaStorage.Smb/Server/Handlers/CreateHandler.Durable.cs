@@ -177,6 +177,7 @@ internal static partial class CreateHandler
         };
         open.LockMirror.AddRange(rec.Locks);
         c.AddOpen(open);
+        c.Server.Metrics.HandleReclaimed(open.Durable?.Persistent == true);
         r.Compound.LastOpen = open;
         // A reconnect answers without durable contexts; the lease context comes back when one was sent.
         WriteResponse(r.Out, r.ResponseStart, open, CreateAction.Opened, info.Value!.Value!, new Wants(false, false, replay ? 2 : 0),
