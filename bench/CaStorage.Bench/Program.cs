@@ -188,8 +188,9 @@ try
             for (var i = 0; i < n; i++) clients[i] = BenchClient.Connect(host, port, opts["user"], opts["pass"], opts["share"]);
             // Create the file once so every client opens an existing file.
             clients[0].Close(clients[0].Create(file));
-            var fid = new byte[16];
-            var (pairs, elapsed) = RunClients(clients, warmup, seconds, (_, c, _) => OpenClose(c, file, fid));
+            // Scratch FileId space per client: each runs on its own thread.
+            var fids = Enumerable.Range(0, n).Select(_ => new byte[16]).ToArray();
+            var (pairs, elapsed) = RunClients(clients, warmup, seconds, (i, c, _) => OpenClose(c, file, fids[i]));
             var rate = pairs / elapsed;
             var interims = clients.Sum(c => c.Interims);
             if (interims > 0) Console.Error.WriteLine($"note: {interims} interim STATUS_PENDING answers");
@@ -261,7 +262,7 @@ static (long Pairs, double Seconds) LockRun(BenchClient c, byte[] fid, int depth
     return (pairs, (double)(last - start) / Stopwatch.Frequency);
 }
 
-// One CREATE (open-if) + CLOSE of an existing file. fid: scratch space (one thread: the client's own).
+// One CREATE (open-if) + CLOSE of an existing file. fid: the client's own scratch space.
 static void OpenClose(BenchClient c, string file, byte[] fid)
 {
     c.SendCreate(file);
