@@ -9,7 +9,9 @@
 #
 # PARTS (comma-separated, default all):
 #   throughput  (a) sequential write and read of one file (default 1 GiB):
-#               smbclient put/get from/to /dev/shm, timed; best of --repeat
+#               smbclient put/get from/to /dev/shm, timed; best of --repeat,
+#               with all servers running at once and alternating round by
+#               round after one untimed warm-up round each
 #   small       (b) create + write 4 KiB + close of --files files:
 #               one smbclient `mput` (prompt off); best of --repeat
 #   (c) peak server memory during throughput + small is always reported
@@ -143,12 +145,14 @@ logdir="$REPO_ROOT/artifacts/bench"
 mkdir -p "$logdir"
 
 watch_pid=""
+declare -A HOST PORT WATCH  # (a): each server's address and memory watcher while all run at once
 sessions_pid=""
 samba_dir="$data/samba"
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     [[ -n "$sessions_pid" ]] && stop_pid "$sessions_pid" 5
     [[ -n "$watch_pid" ]] && stop_pid "$watch_pid" 5
+    for w in "${WATCH[@]}"; do stop_pid "$w" 5; done
     exec 7>&- 2>/dev/null || true
     stop_castorage
     if [[ -f "$samba_dir/smbd.pid" ]]; then
@@ -225,30 +229,78 @@ stop_server() {
     esac
 }
 
-run_throughput() {
-    local s="$1" r t0 t1 w="" rd=""
-    for ((r = 1; r <= repeat; r++)); do
-        t0=$(now); smb "$srv_host" "$srv_port" "put $big big.bin"; t1=$(now)
-        if [[ $smb_rc -ne 0 ]] || grep -q NT_STATUS_ <<<"$out"; then
-            R[$s.write]="error"; log "$s put failed: $(grep -m1 NT_STATUS_ <<<"$out" || echo "exit $smb_rc")"; return
-        fi
-        w="$(best "$w" "$(awk -v m="$size_mib" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }')")"
-        rm -f "$shm/big.copy"
-        t0=$(now); smb "$srv_host" "$srv_port" "get big.bin $shm/big.copy"; t1=$(now)
-        if [[ $smb_rc -ne 0 ]] || grep -q NT_STATUS_ <<<"$out"; then
-            R[$s.read]="error"; log "$s get failed: $(grep -m1 NT_STATUS_ <<<"$out" || echo "exit $smb_rc")"; return
-        fi
-        rd="$(best "$rd" "$(awk -v m="$size_mib" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }')")"
-        log "  $s run $r: write $w, read $rd MiB/s (best so far)"
+# start_watch OUT: samples the memory of the server started last (mem_arg) into OUT until stopped; sets watch_started.
+# Returns once the first sample is written, so a short part is measured too.
+start_watch() {
+    local i
+    "$SYS_PYTHON" "$HERE/memsample.py" watch "${mem_arg[@]}" --out "$1" &
+    watch_started=$!
+    for ((i = 0; i < 50; i++)); do
+        [[ -s "$1" ]] && return 0
+        sleep 0.1
     done
-    if [[ "$(sha256sum "$shm/big.copy" | cut -d' ' -f1)" != "$big_sum" ]]; then
-        R[$s.read]="corrupt"; log "$s: downloaded file differs from the upload"
-    else
-        R[$s.read]="$rd"
+    log "note: memory sampling did not start ($1)"
+}
+
+# (a), one round on server $1: put, then get of the file; round 0 is a warm-up and not counted.
+# Sets R[$1.write]/R[$1.read] to the best so far; returns 1 on a failure (recorded as "error").
+throughput_round() {
+    local s="$1" r="$2" t0 t1 w rd copy="$shm/big.copy-$1"
+    t0=$(now); smb "${HOST[$s]}" "${PORT[$s]}" "put $big big.bin"; t1=$(now)
+    if [[ $smb_rc -ne 0 ]] || grep -q NT_STATUS_ <<<"$out"; then
+        R[$s.write]="error"; log "$s put failed: $(grep -m1 NT_STATUS_ <<<"$out" || echo "exit $smb_rc")"; return 1
     fi
-    R[$s.write]="$w"
-    rm -f "$shm/big.copy"
-    smb "$srv_host" "$srv_port" "rm big.bin"
+    w="$(awk -v m="$size_mib" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }')"
+    rm -f "$copy"
+    t0=$(now); smb "${HOST[$s]}" "${PORT[$s]}" "get big.bin $copy"; t1=$(now)
+    if [[ $smb_rc -ne 0 ]] || grep -q NT_STATUS_ <<<"$out"; then
+        R[$s.read]="error"; log "$s get failed: $(grep -m1 NT_STATUS_ <<<"$out" || echo "exit $smb_rc")"; return 1
+    fi
+    rd="$(awk -v m="$size_mib" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", m / (b - a) }')"
+    if [[ "$(sha256sum "$copy" | cut -d' ' -f1)" != "$big_sum" ]]; then
+        R[$s.read]="corrupt"; log "$s: downloaded file differs from the upload"; return 1
+    fi
+    rm -f "$copy"
+    if [[ $r -eq 0 ]]; then
+        log "  $s warm-up: write $w, read $rd MiB/s (not counted)"
+        return 0
+    fi
+    R[$s.write]="$(best "${R[$s.write]:-}" "$w")"
+    R[$s.read]="$(best "${R[$s.read]:-}" "$rd")"
+    log "  $s run $r: write $w, read $rd MiB/s (best so far: ${R[$s.write]}, ${R[$s.read]})"
+}
+
+# (a) with every server running at once, alternating round by round after a warm-up round: this machine's speed drifts
+# over minutes (tmpfs pages, page cache, what the previous server left), and a JIT-compiled server runs its first GiB
+# on unoptimized code; a block of runs per server measured that more than the servers.
+run_throughput_alternating() {
+    local s r live=()
+    for s in ${servers//,/ }; do
+        log "=== $s (throughput, alternating)"
+        if ! start_server "$s"; then
+            log "$s: ${R[$s.error]}"
+            continue
+        fi
+        HOST[$s]="$srv_host"; PORT[$s]="$srv_port"
+        start_watch "$work/peak-$s-a"
+        WATCH[$s]=$watch_started
+        live+=("$s")
+    done
+    for ((r = 0; r <= repeat; r++)); do
+        local next=()
+        for s in "${live[@]}"; do
+            if throughput_round "$s" "$r"; then next+=("$s"); fi
+        done
+        live=("${next[@]}")
+    done
+    for s in ${servers//,/ }; do
+        [[ -n "${WATCH[$s]:-}" ]] || continue
+        if [[ -n "${HOST[$s]:-}" ]]; then
+            smb "${HOST[$s]}" "${PORT[$s]}" "rm big.bin"
+        fi
+        stop_pid "${WATCH[$s]}" 5
+        stop_server "$s"
+    done
 }
 
 run_small() {
@@ -365,21 +417,33 @@ run_durable() {
     done
 }
 
+has_part throughput && run_throughput_alternating
+
 for s in ${servers//,/ }; do
     log "=== $s"
+    if has_part throughput && [[ -z "${HOST[$s]:-}" ]]; then
+        continue  # it did not start for (a) either
+    fi
     if ! start_server "$s"; then
         log "$s: ${R[$s.error]}"
         continue
     fi
     if has_part throughput || has_part small; then
-        "$SYS_PYTHON" "$HERE/memsample.py" watch "${mem_arg[@]}" --out "$work/peak-$s" &
-        watch_pid=$!
-        has_part throughput && run_throughput "$s"
+        start_watch "$work/peak-$s"
+        watch_pid=$watch_started
         has_part small && run_small "$s"
         stop_pid "$watch_pid" 5
         watch_pid=""
-        if [[ -f "$work/peak-$s" ]]; then
-            read -r prss ppss _ <"$work/peak-$s"
+        # Peak over (a), run alternating above, and (b).
+        prss=0 ppss=0
+        for f in "$work/peak-$s-a" "$work/peak-$s"; do
+            [[ -f "$f" ]] || continue
+            read -r a b _ <"$f" || true
+            [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ ]] || continue  # a watch stopped before its first sample
+            if (( a > prss )); then prss=$a; fi
+            if (( b > ppss )); then ppss=$b; fi
+        done
+        if (( prss > 0 )); then
             R[$s.peak_rss]="$(awk -v k="$prss" 'BEGIN { printf "%.1f", k / 1024 }')"
             R[$s.peak_pss]="$(awk -v k="$ppss" 'BEGIN { printf "%.1f", k / 1024 }')"
         fi

@@ -31,6 +31,12 @@ internal sealed class PosixOpenFile
     /// <summary>Real path when opened (diagnostics, and directory listing when /proc is unavailable).</summary>
     public string RealPath { get; }
 
+    /// <summary>
+    /// Writes of one open take turns: the kernel holds the inode lock for each buffered write anyway, and a client's
+    /// pipelined writes (up to a connection's frames in flight) would otherwise spin on it in thread-pool threads.
+    /// </summary>
+    public SemaphoreSlim WriteTurn { get; } = new(1, 1);
+
     /// <summary>Runs <paramref name="action"/> with the raw fd, holding a reference so a concurrent close cannot reuse it.</summary>
     public T WithFd<T>(Func<int, T> action)
     {

@@ -347,7 +347,15 @@ public sealed partial class PosixVfsModule : OpaqueVfsModule
         try
         {
             if (ext.StreamXattr is not null) return WriteStream(ext, offset, data.Span);
-            await RandomAccess.WriteAsync(ext.Handle, data, offset, ct).ConfigureAwait(false);
+            await ext.WriteTurn.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await RandomAccess.WriteAsync(ext.Handle, data, offset, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                ext.WriteTurn.Release();
+            }
             if (writeThrough || ext.WriteThrough)
             {
                 var err = ext.WithFd(fd => LibC.FDataSync(fd) == 0 ? 0 : LibC.Errno);
