@@ -159,6 +159,9 @@ public sealed class ClusterMembership : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs after a round's last answer came and before it counts as done: a node stopped there, for tests.</summary>
+    internal Func<Task>? StallBeforeRoundEndForTest { get; set; }
+
     /// <summary>Stops the rounds but keeps the connection and its locks: a hung node, for tests.</summary>
     internal async Task HangForTestAsync()
     {
@@ -294,6 +297,9 @@ public sealed class ClusterMembership : IAsyncDisposable
     private async Task RoundCoreAsync(CancellationToken ct)
     {
         var conn = _conn ?? throw new InvalidOperationException("not joined");
+        // What a round learns holds from its start, not its end: a node stopped mid-round (SIGSTOP, starved) finds
+        // PostgreSQL's answers waiting in its socket when it wakes, but its shards may have moved meanwhile.
+        var started = Environment.TickCount64;
         // This node's heartbeat; a node whose heartbeat stops while its locks stay (hung, not dead) is cut off by the
         // others: PostgreSQL ends its backend, its locks vanish, its shards move, and it fences itself when it wakes.
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -421,7 +427,8 @@ public sealed class ClusterMembership : IAsyncDisposable
                 shards[r.GetInt32(0)] = (r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2));
         }
         lock (_viewLock) _view = new ClusterView(nodes, shards);
-        Volatile.Write(ref _lastRoundOkTicks, Environment.TickCount64);
+        if (StallBeforeRoundEndForTest is { } stall) await stall().ConfigureAwait(false);
+        Volatile.Write(ref _lastRoundOkTicks, started);
     }
 
     /// <summary>Drain: give every shard away (the others take them in their next round) and stay out until undrained.</summary>

@@ -106,6 +106,23 @@ public sealed class MembershipTests(PostgresServer pg) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_round_stalled_past_the_deadline_does_not_make_the_node_current()
+    {
+        var a = await StartAsync("a", fence: TimeSpan.FromMilliseconds(500));
+        Assert.True(await EventuallyAsync(() => a.OwnedShards.Count == Shards));
+        await a.HangForTestAsync(); // rounds run only when the test asks
+        var shard = a.OwnedShards.Keys.First();
+        a.StallBeforeRoundEndForTest = () => Task.Delay(TimeSpan.FromMilliseconds(800)); // stopped after the last answer came
+        await a.RoundAsync(default);
+        Assert.False(a.IsCurrent, "what the round learned is older than the deadline by the time it ends");
+        Assert.False(a.Owns(shard, out _));
+        a.StallBeforeRoundEndForTest = null;
+        await a.RoundAsync(default);
+        Assert.True(a.IsCurrent, "a round that ends in time makes it current again");
+        Assert.True(a.Owns(shard, out _));
+    }
+
+    [Fact]
     public async Task A_joining_node_gets_its_share_by_hand_off()
     {
         var a = await StartAsync("a");
