@@ -28,9 +28,30 @@ done
 source "$dir/cluster.env"
 base="${CLUSTER_BASE:-10}"
 pid="$(cat "$dir/node$i.pid" 2>/dev/null || true)"
+# all_threads_stopped PID: every thread of PID is in the stopped state (T) in /proc.
+all_threads_stopped() {
+    local t st
+    for t in /proc/"$1"/task/*/stat; do
+        st="$(cat "$t" 2>/dev/null)" || continue
+        st="${st##*) }"
+        [[ "${st:0:1}" == [Tt] ]] || return 1
+    done
+    return 0
+}
+
 case "$action" in
     kill) [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null; echo "node$i killed" ;;
-    pause) kill -STOP "$pid"; echo "node$i paused" ;;
+    pause)
+        kill -STOP "$pid"
+        # kill returns once the signal is queued; the node's threads stop as each is scheduled. Paused means every
+        # thread stopped: a request sent before that could still be served.
+        stopped=0
+        for _ in $(seq 1 500); do
+            if all_threads_stopped "$pid"; then stopped=1; break; fi
+            sleep 0.01
+        done
+        [[ $stopped == 1 ]] || die "node$i (pid $pid) did not stop within 5 s"
+        echo "node$i paused" ;;
     resume) kill -CONT "$pid"; echo "node$i resumed" ;;
     restart)
         start_node "$dir" "$i" "$base" "$CLUSTER_PORT" "$CLUSTER_PG"

@@ -5,7 +5,8 @@ usage: fencing.py --dir CLUSTER_DIR [--node I] [--share ca]
 
 Client 1 (user 1, SMB 3.0.2) connects straight to node I and opens FILES files on the CA share with persistent
 handles (DH2Q), each with a 64 KiB block 'A' written and bytes 0..4095 locked. Node I is paused with SIGSTOP
-(cluster/kill-node.sh --pause; its PostgreSQL connection stays open, so only its stopped heartbeat shows it). While
+(cluster/kill-node.sh --pause, which returns once every thread of the node has stopped: a request that reached it
+before then may rightly be served; its PostgreSQL connection stays open, so only its stopped heartbeat shows it). While
 it is paused, client 1 sends requests that would change the share and the store if they were acted on: per file a
 WRITE of 'B' over the block, a WRITE of 'C' after it, a LOCK of bytes 8192..12287 and a CLOSE. The test waits until
 the other nodes have cut node I off and own every shard, records the store rows of the opens (opens, leases,
