@@ -303,26 +303,32 @@ public sealed class ClusterMembership : IAsyncDisposable
         // This node's heartbeat; a node whose heartbeat stops while its locks stay (hung, not dead) is cut off by the
         // others: PostgreSQL ends its backend, its locks vanish, its shards move, and it fences itself when it wakes.
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await ExecAsync(conn, "UPDATE nodes SET heartbeat_ms = @t WHERE node_id = @id", ct, ("t", now), ("id", _o.NodeId)).ConfigureAwait(false);
-        await ExecAsync(conn,
-            "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN nodes n ON a.application_name = 'castorage-membership-' || n.node_id " +
-            "WHERE n.node_id <> @id AND n.heartbeat_ms > 0 AND n.heartbeat_ms < @stale",
-            ct, ("id", _o.NodeId), ("stale", now - (long)HungAfter.TotalMilliseconds)).ConfigureAwait(false);
-
-        // Who is alive: nodes whose liveness lock is held right now.
+        // One round trip for a round where nothing moves (the usual one): heartbeat, cutting off hung members, who is
+        // alive (nodes whose liveness lock is held right now), the members and the shard owners.
         var held = new HashSet<long>();
-        await using (var cmd = new NpgsqlCommand("SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = @c AND objsubid = 2", conn))
-        {
-            cmd.Parameters.AddWithValue("c", (long)AdvisoryKeys.NodeClass);
-            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await r.ReadAsync(ct).ConfigureAwait(false)) held.Add(r.GetInt64(0));
-        }
         var nodes = new List<ClusterNode>();
-        await using (var cmd = new NpgsqlCommand("SELECT node_id, lock_key, rpc_endpoint, smb_endpoint, state, started_at FROM nodes ORDER BY node_id", conn))
-        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        var shards = new Dictionary<int, (string?, long)>();
+        await using (var batch = new NpgsqlBatch(conn))
         {
+            batch.BatchCommands.Add(Command("UPDATE nodes SET heartbeat_ms = $1 WHERE node_id = $2", now, _o.NodeId));
+            batch.BatchCommands.Add(Command(
+                "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN nodes n ON a.application_name = 'castorage-membership-' || n.node_id " +
+                "WHERE n.node_id <> $1 AND n.heartbeat_ms > 0 AND n.heartbeat_ms < $2", _o.NodeId, now - (long)HungAfter.TotalMilliseconds));
+            batch.BatchCommands.Add(Command(
+                "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objsubid = 2", (long)AdvisoryKeys.NodeClass));
+            batch.BatchCommands.Add(Command("SELECT node_id, lock_key, rpc_endpoint, smb_endpoint, state, started_at FROM nodes ORDER BY node_id"));
+            batch.BatchCommands.Add(Command("SELECT shard, owner, epoch FROM shards"));
+            await using var r = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            // The reader starts at the first result with rows (the UPDATE has none); the cut-off members' rows say
+            // nothing this round needs.
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) { }
+            await r.NextResultAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) held.Add(r.GetInt64(0));
+            await r.NextResultAsync(ct).ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false))
                 nodes.Add(new ClusterNode(r.GetString(0), r.GetString(2), r.GetString(3), r.GetString(4), held.Contains(r.GetInt64(1)), r.GetInt64(5)));
+            await r.NextResultAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) ReadShard(r, shards);
         }
         var candidates = nodes.Where(n => n.Live && n.State == "up").Select(n => n.NodeId).ToList();
         // Who is alive, at once: the hand-off and takeover below ask the live nodes (never one just cut off, which
@@ -368,6 +374,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             _log.LogInformation("cluster: node {Node} handed off {Count} shards", _o.NodeId, release.Length);
         }
 
+        var acquired = false;
         if (acquire.Length > 0)
         {
             var got = new List<int>();
@@ -380,6 +387,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             }
             if (got.Count > 0)
             {
+                acquired = true;
                 // Whose they were, as the last round saw: a shard of a member that died (not alive, did not leave) is
                 // a failover.
                 var before = View.Shards;
@@ -419,12 +427,13 @@ public sealed class ClusterMembership : IAsyncDisposable
             }
         }
 
-        var shards = new Dictionary<int, (string?, long)>();
-        await using (var cmd = new NpgsqlCommand("SELECT shard, owner, epoch FROM shards", conn))
-        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        if (release.Length > 0 || acquired)
         {
-            while (await r.ReadAsync(ct).ConfigureAwait(false))
-                shards[r.GetInt32(0)] = (r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2));
+            // Owners changed in this round (by this node at least): read them again.
+            shards.Clear();
+            await using var cmd = new NpgsqlCommand("SELECT shard, owner, epoch FROM shards", conn);
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) ReadShard(r, shards);
         }
         lock (_viewLock) _view = new ClusterView(nodes, shards);
         if (StallBeforeRoundEndForTest is { } stall) await stall().ConfigureAwait(false);
@@ -466,6 +475,16 @@ public sealed class ClusterMembership : IAsyncDisposable
         _stop.Dispose();
         _connGate.Dispose();
     }
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] positional)
+    {
+        var c = new NpgsqlBatchCommand(sql);
+        foreach (var v in positional) c.Parameters.Add(new NpgsqlParameter { Value = v });
+        return c;
+    }
+
+    private static void ReadShard(NpgsqlDataReader r, Dictionary<int, (string?, long)> shards) =>
+        shards[r.GetInt32(0)] = (r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2));
 
     private static async Task ExecAsync(NpgsqlConnection c, string sql, CancellationToken ct, params (string Name, object Value)[] ps)
     {
