@@ -32,7 +32,7 @@ pid="$(cat "$dir/node$i.pid" 2>/dev/null || true)"
 all_threads_stopped() {
     local t st
     for t in /proc/"$1"/task/*/stat; do
-        st="$(cat "$t" 2>/dev/null)" || continue
+        read -r st 2>/dev/null <"$t" || continue   # a thread that just exited
         st="${st##*) }"
         [[ "${st:0:1}" == [Tt] ]] || return 1
     done
@@ -45,12 +45,8 @@ case "$action" in
         kill -STOP "$pid"
         # kill returns once the signal is queued; the node's threads stop as each is scheduled. Paused means every
         # thread stopped: a request sent before that could still be served.
-        stopped=0
-        for _ in $(seq 1 500); do
-            if all_threads_stopped "$pid"; then stopped=1; break; fi
-            sleep 0.01
-        done
-        [[ $stopped == 1 ]] || die "node$i (pid $pid) did not stop within 5 s"
+        for _ in $(seq 1 500); do all_threads_stopped "$pid" && break; sleep 0.01; done
+        all_threads_stopped "$pid" || die "node$i (pid $pid) did not stop within 5 s"
         echo "node$i paused" ;;
     resume) kill -CONT "$pid"; echo "node$i resumed" ;;
     restart)

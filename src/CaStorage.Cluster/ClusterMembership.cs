@@ -310,12 +310,12 @@ public sealed class ClusterMembership : IAsyncDisposable
         var shards = new Dictionary<int, (string?, long)>();
         await using (var batch = new NpgsqlBatch(conn))
         {
-            batch.BatchCommands.Add(Command("UPDATE nodes SET heartbeat_ms = $1 WHERE node_id = $2", now, _o.NodeId));
+            batch.BatchCommands.Add(Command("UPDATE nodes SET heartbeat_ms = @t WHERE node_id = @id", ("t", now), ("id", _o.NodeId)));
             batch.BatchCommands.Add(Command(
                 "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN nodes n ON a.application_name = 'castorage-membership-' || n.node_id " +
-                "WHERE n.node_id <> $1 AND n.heartbeat_ms > 0 AND n.heartbeat_ms < $2", _o.NodeId, now - (long)HungAfter.TotalMilliseconds));
+                "WHERE n.node_id <> @id AND n.heartbeat_ms > 0 AND n.heartbeat_ms < @stale", ("id", _o.NodeId), ("stale", now - (long)HungAfter.TotalMilliseconds)));
             batch.BatchCommands.Add(Command(
-                "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = $1 AND objsubid = 2", (long)AdvisoryKeys.NodeClass));
+                "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = @c AND objsubid = 2", ("c", (long)AdvisoryKeys.NodeClass)));
             batch.BatchCommands.Add(Command("SELECT node_id, lock_key, rpc_endpoint, smb_endpoint, state, started_at FROM nodes ORDER BY node_id"));
             batch.BatchCommands.Add(Command("SELECT shard, owner, epoch FROM shards"));
             await using var r = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -374,10 +374,9 @@ public sealed class ClusterMembership : IAsyncDisposable
             _log.LogInformation("cluster: node {Node} handed off {Count} shards", _o.NodeId, release.Length);
         }
 
-        var acquired = false;
+        var got = new List<int>();
         if (acquire.Length > 0)
         {
-            var got = new List<int>();
             await using (var cmd = new NpgsqlCommand("SELECT s FROM unnest(@shards) s WHERE pg_try_advisory_lock(@c, s)", conn))
             {
                 cmd.Parameters.AddWithValue("c", AdvisoryKeys.ShardClass);
@@ -387,7 +386,6 @@ public sealed class ClusterMembership : IAsyncDisposable
             }
             if (got.Count > 0)
             {
-                acquired = true;
                 // Whose they were, as the last round saw: a shard of a member that died (not alive, did not leave) is
                 // a failover.
                 var before = View.Shards;
@@ -427,7 +425,7 @@ public sealed class ClusterMembership : IAsyncDisposable
             }
         }
 
-        if (release.Length > 0 || acquired)
+        if (release.Length > 0 || got.Count > 0)
         {
             // Owners changed in this round (by this node at least): read them again.
             shards.Clear();
@@ -476,10 +474,10 @@ public sealed class ClusterMembership : IAsyncDisposable
         _connGate.Dispose();
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] positional)
+    private static NpgsqlBatchCommand Command(string sql, params (string Name, object Value)[] ps)
     {
         var c = new NpgsqlBatchCommand(sql);
-        foreach (var v in positional) c.Parameters.Add(new NpgsqlParameter { Value = v });
+        foreach (var (n, v) in ps) c.Parameters.AddWithValue(n, v);
         return c;
     }
 
